@@ -1,0 +1,13 @@
+"""keras-rnnzoo: recurrent cells from five research papers for Keras 3.
+
+Runs unchanged on the TensorFlow, JAX and PyTorch backends.
+"""
+
+from keras_rnnzoo import callbacks
+from keras_rnnzoo import cells
+from keras_rnnzoo import initializers
+from keras_rnnzoo import optimizers
+from keras_rnnzoo import parametrizations
+from keras_rnnzoo import tasks
+
+__version__ = "0.1.0"

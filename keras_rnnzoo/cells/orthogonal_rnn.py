@@ -1,0 +1,168 @@
+"""expRNN / dtriv / scoRNN-style orthogonal RNN with modReLU."""
+
+import keras
+from keras import ops
+
+from keras_rnnzoo.cells._orthogonal import OrthogonalRecurrentCell
+from keras_rnnzoo.cells._orthogonal import split_state
+from keras_rnnzoo.initializers import Henaff
+
+
+def modrelu(a, beta):
+    """modReLU(a)_i = sign(a_i) * max(0, |a_i| + beta_i)."""
+    return ops.sign(a) * ops.relu(ops.abs(a) + beta)
+
+
+@keras.saving.register_keras_serializable(package="keras_rnnzoo")
+class OrthogonalRNNCell(OrthogonalRecurrentCell):
+    """Orthogonal RNN cell: the expRNN, dtriv and scoRNN-style baselines of asRNN.
+
+    Update equations (column vectors)::
+
+        a_t  = W_xh x_t + W_hh h_{t-1}   (+ b if use_bias)
+        h_t  = modReLU(a_t),  modReLU(a)_i = sign(a_i) max(0, |a_i| + beta_i)
+        W_hh = (B . phi(skew(A)))^T                 modes "exprnn", "dtriv"
+        W_hh = (D_+- . Cayley(skew(A)))^T             mode "cayley"
+        Cayley(S) = (I + S)^-1 (I - S),  D_+- = diag(+1 x (H - rho), -1 x rho)
+
+    Mode ``"exprnn"`` (expRNN) keeps B = I; mode ``"dtriv"`` (dynamic
+    trivialisation) moves B every K optimiser steps through
+    ``keras_rnnzoo.callbacks.DtrivRetraction`` (B <- B exp(skew(A)), A <- 0,
+    re-orthogonalised every M changes); mode ``"cayley"`` is the scoRNN-style
+    variant of the asRNN code base: plain gradient descent on A through the
+    Cayley map, with the sign flip D_+- applied to h_{t-1} (Cayley maps have no
+    eigenvalue -1; D_+- restores them). ``activation`` may replace modReLU by
+    any Keras activation (then ``modrelu_bias`` is not created).
+
+    Weights (row layout): ``kernel`` = W_xh^T (d, H), ``recurrent_kernel`` =
+    A (H, H), ``modrelu_bias`` = beta (H,), ``bias`` (H,) only with
+    ``use_bias=True``, ``recurrent_base`` = B in mode ``"dtriv"``. The
+    recurrent matrix is built once per forward pass inside ``keras.layers.RNN``.
+
+    Deviations from ``Lezcano/expRNN``: row layout (h @ W, so a torch A ports
+    transposed); any accurate float32 expm instead of its custom-backward one;
+    the position of the scoRNN sign flip (asrnn.md §9).
+
+    Args:
+        units: hidden size H (> 0).
+        mode: ``"exprnn"``, ``"dtriv"`` or ``"cayley"``.
+        rho: mode ``"cayley"`` only: number of -1 entries (default ``units // 2``).
+        activation: ``"modrelu"`` (default) or a Keras activation.
+        use_bias: add a bias to the input projection (default False: modReLU's
+            beta is the only bias, as in expRNN).
+        kernel_initializer: W_xh (default Kaiming normal, std sqrt(2/d)).
+        recurrent_initializer: A (default ``Henaff()``).
+        modrelu_bias_initializer: beta (default U(-0.01, 0.01)).
+        bias_initializer: b (default zeros).
+
+    Call arguments:
+        inputs: (batch, d); states: [h_{t-1}]; training: unused.
+
+    Example:
+        >>> import keras, numpy as np
+        >>> from keras_rnnzoo.cells import OrthogonalRNNCell
+        >>> rnn = keras.layers.RNN(OrthogonalRNNCell(16, mode="cayley"))
+        >>> rnn(np.zeros((2, 7, 3), "float32")).shape
+        (2, 16)
+
+    References:
+        Lezcano-Casado & Martinez-Rubio, "Cheap Orthogonal Constraints in
+        Neural Networks", ICML 2019 (expRNN). Lezcano-Casado, "Trivializations
+        for Gradient-Based Optimization on Manifolds", NeurIPS 2019 (dtriv).
+        Helfrich, Willmott & Ye, "Orthogonal Recurrent Neural Networks with
+        Scaled Cayley Transform", ICML 2018 (scoRNN). Arjovsky, Shah & Bengio,
+        "Unitary Evolution Recurrent Neural Networks", ICML 2016 (modReLU).
+    """
+
+    def __init__(
+        self,
+        units,
+        mode="exprnn",
+        rho=None,
+        activation="modrelu",
+        use_bias=False,
+        kernel_initializer=None,
+        recurrent_initializer=None,
+        modrelu_bias_initializer=None,
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(units=units, mode=mode, rho=rho, **kwargs)
+        if activation == "modrelu":
+            self.activation = None
+        else:
+            try:
+                self.activation = keras.activations.get(activation)
+            except ValueError as error:
+                raise ValueError(
+                    f"`activation` must be 'modrelu' or a Keras activation; got "
+                    f"{activation!r}."
+                ) from error
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer
+            if kernel_initializer is not None
+            else keras.initializers.VarianceScaling(
+                2.0, mode="fan_in", distribution="untruncated_normal"
+            )
+        )
+        self.recurrent_initializer = keras.initializers.get(
+            recurrent_initializer if recurrent_initializer is not None else Henaff()
+        )
+        self.modrelu_bias_initializer = keras.initializers.get(
+            modrelu_bias_initializer
+            if modrelu_bias_initializer is not None
+            else keras.initializers.RandomUniform(-0.01, 0.01)
+        )
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        self.check_step_input_shape(input_shape)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(input_shape[-1], self.units),
+            initializer=self.kernel_initializer,
+        )
+        self.add_orthogonal("recurrent_kernel", self.recurrent_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias", shape=(self.units,), initializer=self.bias_initializer
+            )
+        if self.activation is None:
+            self.modrelu_bias = self.add_weight(
+                name="modrelu_bias",
+                shape=(self.units,),
+                initializer=self.modrelu_bias_initializer,
+            )
+
+    def compute_sequence_constants(self):
+        return {"recurrent": ops.cast(self.recurrent_matrix(), self.compute_dtype)}
+
+    def call(self, inputs, states, training=False):
+        h, wrap = split_state(states)
+        c = self.sequence_constants()
+        a = ops.matmul(inputs, self.kernel) + ops.matmul(h, c["recurrent"])
+        if self.use_bias:
+            a = a + self.bias
+        h = modrelu(a, self.modrelu_bias) if self.activation is None else self.activation(a)
+        return h, wrap(h)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "activation": "modrelu"
+                if self.activation is None
+                else keras.activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "recurrent_initializer": keras.initializers.serialize(
+                    self.recurrent_initializer
+                ),
+                "modrelu_bias_initializer": keras.initializers.serialize(
+                    self.modrelu_bias_initializer
+                ),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            }
+        )
+        return config

@@ -1,0 +1,7 @@
+"""Initialisers of the zoo's papers."""
+
+from keras_rnnzoo.initializers.orthogonal import Cayley
+from keras_rnnzoo.initializers.orthogonal import Henaff
+from keras_rnnzoo.initializers.torch_defaults import TorchUniform
+
+__all__ = ["Cayley", "Henaff", "TorchUniform"]

@@ -1,0 +1,153 @@
+"""Copying memory task (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016).
+
+K data symbols from {1..8}, a delay of L blanks (0), a marker (9), then K
+recall outputs. Two loss conventions (spec tasks.md):
+
+* ``loss="all"`` (convention A: Arjovsky, expRNN, asRNN): input
+  s_1..s_K, 0 x L, 9, 0 x (K-1); target 0 x (K+L), s_1..s_K; the loss is the
+  mean cross-entropy over all L + 2K positions with 9 output classes (0..8).
+  Memoryless baseline K ln 8 / (L + 2K).
+* ``loss="last"`` (convention C: Gu et al.): input s_1..s_K, 0 x L, 9 x K;
+  target s_1..s_K for the last K outputs only; 10 output classes.
+  Memoryless baseline ln 8.
+"""
+
+import math
+
+import keras
+import numpy as np
+
+_LOSSES = ("all", "last")
+NUM_SYMBOLS = 8  # data symbols 1..8
+BLANK, MARKER = 0, 9
+INPUT_SIZE = 10
+
+
+def _check(delay, recall, loss):
+    if isinstance(delay, bool) or not isinstance(delay, int) or delay < 1:
+        raise ValueError(f"`delay` (L) must be an int >= 1; got {delay!r}.")
+    if isinstance(recall, bool) or not isinstance(recall, int) or recall < 1:
+        raise ValueError(f"`recall` (K) must be an int >= 1; got {recall!r}.")
+    if loss not in _LOSSES:
+        raise ValueError(
+            f"`loss` must be 'all' (convention A: every step) or 'last' "
+            f"(convention C: last K outputs); got {loss!r}."
+        )
+
+
+def num_classes(loss):
+    """Output classes: 9 (0..8) for ``loss="all"``, 10 for ``loss="last"``."""
+    _check(1, 1, loss)
+    return 9 if loss == "all" else 10
+
+
+def copy_memory(num_samples, delay, recall=10, loss="all", seed=0):
+    """Draw a copy-task batch; a pure function of its arguments.
+
+    Args:
+        num_samples: batch size (>= 1).
+        delay: L, the number of blanks between the data and the marker.
+        recall: K, the number of symbols to remember (10 in every paper).
+        loss: ``"all"`` (convention A) or ``"last"`` (convention C).
+        seed: int or a sequence of ints (NumPy ``default_rng`` seed).
+
+    Returns:
+        ``(x, y)``: x float32 one-hot of shape (N, L + 2K, 10); y int32 of
+        shape (N, L + 2K) for ``"all"`` and (N, K) for ``"last"``.
+
+    Example:
+        >>> x, y = copy_memory(4, delay=20)
+        >>> x.shape, y.shape
+        ((4, 40, 10), (4, 40))
+    """
+    _check(delay, recall, loss)
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise ValueError(f"`num_samples` must be an int >= 1; got {num_samples!r}.")
+    rng = np.random.default_rng(seed)
+    length = delay + 2 * recall
+    symbols = rng.integers(1, NUM_SYMBOLS + 1, size=(num_samples, recall))
+    tokens = np.full((num_samples, length), BLANK, dtype=np.int32)
+    tokens[:, :recall] = symbols
+    if loss == "all":
+        tokens[:, recall + delay] = MARKER
+        y = np.zeros((num_samples, length), dtype=np.int32)
+        y[:, -recall:] = symbols
+    else:
+        tokens[:, -recall:] = MARKER
+        y = symbols.astype(np.int32)
+    x = np.eye(INPUT_SIZE, dtype=np.float32)[tokens]
+    return x, y
+
+
+def copy_memory_baseline(delay, recall=10, loss="all"):
+    """Loss of the best memoryless predictor: K ln 8 / (L + 2K) or ln 8."""
+    _check(delay, recall, loss)
+    if loss == "all":
+        return recall * math.log(NUM_SYMBOLS) / (delay + 2 * recall)
+    return math.log(NUM_SYMBOLS)
+
+
+class CopyMemoryBatches(keras.utils.PyDataset):
+    """Fresh copy-task batches for ``model.fit``, reproducible from ``seed``.
+
+    Batch ``i`` of epoch ``e`` is ``copy_memory(batch_size, ..., seed=(seed,
+    e, i))``, so every step sees new data and a resumed run (``start_epoch``)
+    sees the same data it would have seen.
+
+    Args:
+        batch_size, delay, recall, loss, seed: as in :func:`copy_memory`.
+        steps_per_epoch: batches per epoch.
+        start_epoch: epoch index of the first epoch (for resuming).
+    """
+
+    def __init__(
+        self, batch_size, delay, recall=10, loss="all", steps_per_epoch=100, seed=0,
+        start_epoch=0,
+    ):
+        super().__init__()
+        _check(delay, recall, loss)
+        self.batch_size = batch_size
+        self.delay = delay
+        self.recall = recall
+        self.loss = loss
+        self.steps_per_epoch = steps_per_epoch
+        self.seed = seed
+        self.epoch = start_epoch
+
+    def __len__(self):
+        return self.steps_per_epoch
+
+    def __getitem__(self, index):
+        return copy_memory(
+            self.batch_size, self.delay, self.recall, self.loss,
+            seed=(self.seed, self.epoch, index),
+        )
+
+    def on_epoch_end(self):
+        self.epoch += 1
+
+
+def _recall_accuracy(y_true, y_pred, recall):
+    y_true = keras.ops.cast(y_true[:, -recall:], "int32")
+    y_pred = keras.ops.argmax(y_pred[:, -recall:, :], axis=-1)
+    return keras.ops.mean(
+        keras.ops.cast(keras.ops.equal(y_true, keras.ops.cast(y_pred, "int32")), "float32"),
+        axis=-1,
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_rnnzoo")
+class RecallAccuracy(keras.metrics.MeanMetricWrapper):
+    """Arg-max accuracy on the last ``recall`` positions (chance 1/8).
+
+    Args:
+        recall: K.
+        name: metric name.
+    """
+
+    def __init__(self, recall=10, name="recall_accuracy", dtype=None):
+        super().__init__(_recall_accuracy, name=name, dtype=dtype, recall=recall)
+        self.recall = recall
+
+    def get_config(self):
+        return {"recall": self.recall, "name": self.name, "dtype": self.dtype}

@@ -1,0 +1,53 @@
+"""Helpers: build zoo cells in an RNN and give them fixed, non-trivial weights."""
+
+import keras
+import numpy as np
+import scipy.linalg
+
+from keras_rnnzoo.cells import ASRNNCell
+from keras_rnnzoo.cells import OrthogonalRNNCell
+from tests import reference as ref
+
+# (id, class, kwargs): every cell and mode.
+CASES = [
+    ("asrnn-exprnn", ASRNNCell, dict(mode="exprnn", epsilon=0.01)),
+    ("asrnn-dtriv", ASRNNCell, dict(mode="dtriv", epsilon=1e-5)),
+    ("asrnn-cayley", ASRNNCell, dict(mode="cayley", epsilon=0.1, rho=2)),
+    ("orth-exprnn", OrthogonalRNNCell, dict(mode="exprnn")),
+    ("orth-dtriv", OrthogonalRNNCell, dict(mode="dtriv")),
+    ("orth-cayley", OrthogonalRNNCell, dict(mode="cayley")),
+    ("orth-tanh-bias", OrthogonalRNNCell, dict(mode="exprnn", activation="tanh", use_bias=True)),
+]
+IDS = [c[0] for c in CASES]
+
+
+def make_rnn(cls, kwargs, units=6, input_dim=3, steps=7, **rnn_kwargs):
+    cell = cls(units, **kwargs)
+    layer = keras.layers.RNN(cell, return_sequences=True, **rnn_kwargs)
+    layer.build((None, steps, input_dim))
+    return layer
+
+
+def fixed_weights(cell, seed=0):
+    """Assign seeded values (a rotated dtriv base, spread saturation scales)."""
+    rng = np.random.default_rng(seed)
+    values = {}
+    for v in cell.weights:
+        name = v.path.split("/")[-1]
+        shape = tuple(v.shape)
+        if name.endswith("_base"):
+            value = scipy.linalg.expm(ref.skew(rng.normal(size=shape)))
+        elif name == "saturation_scale":
+            value = rng.uniform(0.3, 2.0, size=shape) * rng.choice([-1, 1], size=shape)
+        else:
+            value = rng.normal(scale=0.5, size=shape)
+        v.assign(value.astype("float32"))
+        values[name] = value.astype("float32")
+    return values
+
+
+def reference_outputs(cell, x, weights):
+    if isinstance(cell, ASRNNCell):
+        return ref.asrnn_sequence(x, weights, cell.mode, cell.epsilon, cell.rho)
+    activation = "modrelu" if cell.activation is None else "tanh"
+    return ref.orthogonal_rnn_sequence(x, weights, cell.mode, cell.rho, activation)

@@ -1,0 +1,167 @@
+"""Shared plumbing of the training scripts: flags, backend selection, outputs.
+
+``--backend`` must be read before Keras is imported, so scripts call
+``select_backend()`` first and import Keras afterwards.
+"""
+
+import argparse
+import csv
+import os
+import shlex
+import sys
+import time
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def select_backend(argv=None):
+    """Set KERAS_BACKEND from ``--backend`` (default: torch) before Keras loads."""
+    argv = sys.argv[1:] if argv is None else argv
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--backend", choices=BACKENDS, default=os.environ.get("KERAS_BACKEND", "torch"))
+    known, _ = pre.parse_known_args(argv)
+    os.environ["KERAS_BACKEND"] = known.backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return known.backend
+
+
+def shared_parser(description):
+    """The flags every training script accepts (spec api.md)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--backend", choices=BACKENDS, default="torch")
+    p.add_argument("--cell", required=False)
+    p.add_argument("--hidden", type=int, default=None, help="hidden size H (default: per cell)")
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: per cell)")
+    p.add_argument("--clipnorm", type=float, default=None,
+                   help="global gradient-norm clip; <= 0 disables (default: per cell)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mixed-precision", choices=("off", "bf16", "fp16"), default="off")
+    p.add_argument("--output-dir", default=None)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --output-dir from its saved model")
+    p.add_argument("--log-every", type=int, default=25, help="steps per logged row")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for the backend (default: the backend's choice)")
+    return p
+
+
+def check_positive(parser, args, names):
+    for name in names:
+        value = getattr(args, name.replace("-", "_"))
+        if value is not None and value <= 0:
+            parser.error(f"--{name} must be > 0; got {value}")
+
+
+def set_threads(backend, threads):
+    if not threads:
+        return
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def set_precision(mode):
+    import keras
+
+    policy = {"off": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}[mode]
+    keras.mixed_precision.set_dtype_policy(policy)
+
+
+def atomic_write_text(path, text):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def save_model_atomic(model, path):
+    import keras
+
+    tmp = path[: -len(".keras")] + f".tmp{os.getpid()}.keras"
+    keras.saving.save_model(model, tmp)
+    os.replace(tmp, path)
+
+
+def write_command(output_dir):
+    line = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    path = os.path.join(output_dir, "command.txt")
+    previous = open(path).read() if os.path.exists(path) else ""
+    atomic_write_text(path, previous + line + "\n")
+
+
+def read_metrics(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def make_logger_callback(output_dir, total_steps, steps_per_row, start_step, model_path,
+                         save_every_rows=4):
+    """Progress bar over all steps, one CSV row per ``steps_per_row`` steps, checkpoints."""
+    import keras
+
+    class _Logger(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.csv_path = os.path.join(output_dir, "metrics.csv")
+            self.step = start_step
+            self.bar = keras.utils.Progbar(total_steps, unit_name="step")
+            self.t0 = time.time()
+            self.rows = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.step += 1
+            logs = logs or {}
+            self.bar.stateful_metrics = set(logs)
+            self.bar.update(self.step, values=[(k, float(v)) for k, v in logs.items()],
+                            finalize=self.step >= total_steps)
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = {k: float(v) for k, v in (logs or {}).items()}
+            row = {"step": self.step, "seconds": round(time.time() - self.t0, 2), **logs}
+            new = not os.path.exists(self.csv_path)
+            with open(self.csv_path, "a", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=list(row))
+                if new:
+                    w.writeheader()
+                w.writerow(row)
+            self.rows += 1
+            if self.rows % save_every_rows == 0:
+                save_model_atomic(self.model, model_path)
+
+    return _Logger()
+
+
+def plot_curve(metrics_csv, png_path, key, baseline=None, title="", log_y=True):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_metrics(metrics_csv)
+    steps = [int(r["step"]) for r in rows]
+    values = [float(r[key]) for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(steps, values, label=key)
+    if baseline is not None:
+        ax.axhline(baseline, color="gray", linestyle="--", label=f"memoryless baseline ({baseline:.4f})")
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel("optimiser step")
+    ax.set_ylabel(key)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    tmp = png_path[:-4] + f".tmp{os.getpid()}.png"
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, png_path)
