@@ -141,17 +141,17 @@ def make_logger_callback(output_dir, total_steps, steps_per_row, start_step, mod
     return _Logger()
 
 
-def plot_curve(metrics_csv, png_path, key, baseline=None, title="", log_y=True):
+def plot_curves(series, png_path, key, baseline=None, title="", log_y=True):
+    """Plot column ``key`` of several metrics.csv files ({label: path}) into one PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = read_metrics(metrics_csv)
-    steps = [int(r["step"]) for r in rows]
-    values = [float(r[key]) for r in rows]
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(steps, values, label=key)
+    for label, metrics_csv in series.items():
+        rows = read_metrics(metrics_csv)
+        ax.plot([int(r["step"]) for r in rows], [float(r[key]) for r in rows], label=label)
     if baseline is not None:
         ax.axhline(baseline, color="gray", linestyle="--", label=f"memoryless baseline ({baseline:.4f})")
     if log_y:

@@ -154,8 +154,8 @@ def main(argv=None):
     _common.save_model_atomic(model, model_path)
 
     png_path = os.path.join(args.output_dir, "loss.png")
-    _common.plot_curve(metrics_path, png_path, "loss", baseline=baseline,
-                       title=f"copy task L={args.delay}: {args.cell} H={args.hidden} ({BACKEND})")
+    _common.plot_curves({args.cell: metrics_path}, png_path, "loss", baseline=baseline,
+                        title=f"copy task L={args.delay}: {args.cell} H={args.hidden} ({BACKEND})")
     last = _common.read_metrics(metrics_path)[-1]
     print(f"final: loss {float(last['loss']):.4f} ({float(last['loss']) / baseline:.3f} x baseline), "
           f"recall accuracy {float(last['recall_accuracy']):.3f}")

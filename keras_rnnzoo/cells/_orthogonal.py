@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from keras_rnnzoo.backend.keras_internals import PerSequenceHooks
+from keras_rnnzoo.initializers import Henaff
 from keras_rnnzoo.parametrizations import orthogonal_from_free
 
 MODES = ("exprnn", "dtriv", "cayley")
@@ -39,7 +40,19 @@ class OrthogonalRecurrentCell(keras.layers.Layer, PerSequenceHooks):
     a direct ``cell(x, states)`` call builds them inline.
     """
 
-    def __init__(self, units, mode="exprnn", rho=None, **kwargs):
+    # Initialiser arguments (beyond kernel/recurrent/bias) that get_config serialises.
+    _extra_initializers = ()
+
+    def __init__(
+        self,
+        units,
+        mode="exprnn",
+        rho=None,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer=None,
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_units(units)
         check_mode(mode)
@@ -60,6 +73,11 @@ class OrthogonalRecurrentCell(keras.layers.Layer, PerSequenceHooks):
         self.output_size = units
         self._orthogonal_names = []
         self._constants = None
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(
+            recurrent_initializer if recurrent_initializer is not None else Henaff()
+        )
+        self.bias_initializer = keras.initializers.get(bias_initializer)
 
     # --- weights ---------------------------------------------------------------
     def add_orthogonal(self, name, initializer):
@@ -168,12 +186,26 @@ class OrthogonalRecurrentCell(keras.layers.Layer, PerSequenceHooks):
                 f"{tuple(input_shape)}. Give the Input layer a fixed last dimension."
             )
 
+    def build_common(self, input_shape):
+        """Check the step shape; create ``kernel`` (d, H) and ``recurrent_kernel`` A."""
+        self.check_step_input_shape(input_shape)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(input_shape[-1], self.units),
+            initializer=self.kernel_initializer,
+        )
+        self.add_orthogonal("recurrent_kernel", self.recurrent_initializer)
+
     def get_initial_state(self, batch_size=None):
         return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)]
 
     def get_config(self):
         config = super().get_config()
         config.update({"units": self.units, "mode": self.mode, "rho": self.rho})
+        names = ("kernel", "recurrent", "bias") + tuple(self._extra_initializers)
+        for name in names:
+            key = f"{name}_initializer"
+            config[key] = keras.initializers.serialize(getattr(self, key))
         return config
 
 

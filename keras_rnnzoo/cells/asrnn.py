@@ -5,7 +5,6 @@ from keras import ops
 
 from keras_rnnzoo.cells._orthogonal import OrthogonalRecurrentCell
 from keras_rnnzoo.cells._orthogonal import split_state
-from keras_rnnzoo.initializers import Henaff
 
 
 @keras.saving.register_keras_serializable(package="keras_rnnzoo")
@@ -89,6 +88,8 @@ class ASRNNCell(OrthogonalRecurrentCell):
         less instability", ICLR 2023 Tiny Papers (arXiv:2304.11790).
     """
 
+    _extra_initializers = ("saturation_kernel", "saturation_scale")
+
     def __init__(
         self,
         units,
@@ -102,33 +103,30 @@ class ASRNNCell(OrthogonalRecurrentCell):
         bias_initializer="zeros",
         **kwargs,
     ):
-        super().__init__(units=units, mode=mode, rho=rho, **kwargs)
+        super().__init__(
+            units=units,
+            mode=mode,
+            rho=rho,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            **kwargs,
+        )
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon >= 0:
             raise ValueError(
                 f"`epsilon` must be a number >= 0 (added to |s| in D = diag(|s| + eps)); "
                 f"got {epsilon!r}."
             )
         self.epsilon = float(epsilon)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.recurrent_initializer = keras.initializers.get(
-            recurrent_initializer if recurrent_initializer is not None else Henaff()
-        )
         self.saturation_kernel_initializer = keras.initializers.get(
             saturation_kernel_initializer
         )
         self.saturation_scale_initializer = keras.initializers.get(
             saturation_scale_initializer
         )
-        self.bias_initializer = keras.initializers.get(bias_initializer)
 
     def build(self, input_shape):
-        self.check_step_input_shape(input_shape)
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(input_shape[-1], self.units),
-            initializer=self.kernel_initializer,
-        )
-        self.add_orthogonal("recurrent_kernel", self.recurrent_initializer)
+        self.build_common(input_shape)
         self.add_orthogonal("saturation_kernel", self.saturation_kernel_initializer)
         self.saturation_scale = self.add_weight(
             name="saturation_scale",
@@ -165,20 +163,5 @@ class ASRNNCell(OrthogonalRecurrentCell):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "epsilon": self.epsilon,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": keras.initializers.serialize(
-                    self.recurrent_initializer
-                ),
-                "saturation_kernel_initializer": keras.initializers.serialize(
-                    self.saturation_kernel_initializer
-                ),
-                "saturation_scale_initializer": keras.initializers.serialize(
-                    self.saturation_scale_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            }
-        )
+        config["epsilon"] = self.epsilon
         return config

@@ -5,7 +5,6 @@ from keras import ops
 
 from keras_rnnzoo.cells._orthogonal import OrthogonalRecurrentCell
 from keras_rnnzoo.cells._orthogonal import split_state
-from keras_rnnzoo.initializers import Henaff
 
 
 def modrelu(a, beta):
@@ -74,6 +73,8 @@ class OrthogonalRNNCell(OrthogonalRecurrentCell):
         "Unitary Evolution Recurrent Neural Networks", ICML 2016 (modReLU).
     """
 
+    _extra_initializers = ("modrelu_bias",)
+
     def __init__(
         self,
         units,
@@ -87,7 +88,19 @@ class OrthogonalRNNCell(OrthogonalRecurrentCell):
         bias_initializer="zeros",
         **kwargs,
     ):
-        super().__init__(units=units, mode=mode, rho=rho, **kwargs)
+        super().__init__(
+            units=units,
+            mode=mode,
+            rho=rho,
+            kernel_initializer=kernel_initializer
+            if kernel_initializer is not None
+            else keras.initializers.VarianceScaling(
+                2.0, mode="fan_in", distribution="untruncated_normal"
+            ),
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            **kwargs,
+        )
         if activation == "modrelu":
             self.activation = None
         else:
@@ -99,31 +112,14 @@ class OrthogonalRNNCell(OrthogonalRecurrentCell):
                     f"{activation!r}."
                 ) from error
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = keras.initializers.get(
-            kernel_initializer
-            if kernel_initializer is not None
-            else keras.initializers.VarianceScaling(
-                2.0, mode="fan_in", distribution="untruncated_normal"
-            )
-        )
-        self.recurrent_initializer = keras.initializers.get(
-            recurrent_initializer if recurrent_initializer is not None else Henaff()
-        )
         self.modrelu_bias_initializer = keras.initializers.get(
             modrelu_bias_initializer
             if modrelu_bias_initializer is not None
             else keras.initializers.RandomUniform(-0.01, 0.01)
         )
-        self.bias_initializer = keras.initializers.get(bias_initializer)
 
     def build(self, input_shape):
-        self.check_step_input_shape(input_shape)
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(input_shape[-1], self.units),
-            initializer=self.kernel_initializer,
-        )
-        self.add_orthogonal("recurrent_kernel", self.recurrent_initializer)
+        self.build_common(input_shape)
         if self.use_bias:
             self.bias = self.add_weight(
                 name="bias", shape=(self.units,), initializer=self.bias_initializer
@@ -149,20 +145,8 @@ class OrthogonalRNNCell(OrthogonalRecurrentCell):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "activation": "modrelu"
-                if self.activation is None
-                else keras.activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": keras.initializers.serialize(
-                    self.recurrent_initializer
-                ),
-                "modrelu_bias_initializer": keras.initializers.serialize(
-                    self.modrelu_bias_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            }
+        config["activation"] = (
+            "modrelu" if self.activation is None else keras.activations.serialize(self.activation)
         )
+        config["use_bias"] = self.use_bias
         return config
