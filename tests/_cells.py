@@ -6,6 +6,11 @@ import scipy.linalg
 
 from keras_rnnzoo.cells import ASRNNCell
 from keras_rnnzoo.cells import OrthogonalRNNCell
+from keras_rnnzoo.cells import SpectralGRUCell
+from keras_rnnzoo.cells import StableLSTMCell
+from keras_rnnzoo.cells import StableRNNCell
+from keras_rnnzoo.cells import URGRUCell
+from keras_rnnzoo.cells import URLSTMCell
 from tests import reference as ref
 
 # (id, class, kwargs): every cell and mode.
@@ -19,6 +24,25 @@ CASES = [
     ("orth-tanh-bias", OrthogonalRNNCell, dict(mode="exprnn", activation="tanh", use_bias=True)),
 ]
 IDS = [c[0] for c in CASES]
+
+# The gated and constrained families (issue 3): every ablation setting.
+GATED_CASES = [
+    ("urlstm", URLSTMCell, dict()),
+    ("urlstm-independent", URLSTMCell, dict(refine_bias="independent")),
+    ("urlstm-chrono-lstm", URLSTMCell, dict(gate_init="chrono", refine=False)),
+    ("urlstm-u-lstm", URLSTMCell, dict(refine=False)),
+    ("urlstm-standard", URLSTMCell, dict(gate_init="standard", refine=False)),
+    ("urgru", URGRUCell, dict()),
+    ("urgru-tied", URGRUCell, dict(refine_bias="tied", gate_bias_trainable=True)),
+    ("urgru-norefine", URGRUCell, dict(refine=False)),
+    ("spectral-gru", SpectralGRUCell, dict(delta=0.2, use_bias=True)),
+    ("spectral-gru-nobias", SpectralGRUCell, dict()),
+    ("stable-rnn", StableRNNCell, dict()),
+    ("stable-lstm", StableLSTMCell, dict()),
+    ("stable-lstm-linf", StableLSTMCell, dict(axis="linf")),
+]
+ALL_CASES = CASES + GATED_CASES
+ALL_IDS = [c[0] for c in ALL_CASES]
 
 
 def make_rnn(cls, kwargs, units=6, input_dim=3, steps=7, **rnn_kwargs):
@@ -47,6 +71,16 @@ def fixed_weights(cell, seed=0):
 
 
 def reference_outputs(cell, x, weights):
+    if isinstance(cell, URLSTMCell):
+        return ref.urlstm_sequence(x, weights, cell.refine, cell.second_gate_offset)
+    if isinstance(cell, URGRUCell):
+        return ref.urgru_sequence(x, weights, cell.refine, cell.refine_bias == "tied")
+    if isinstance(cell, SpectralGRUCell):
+        return ref.gru_sequence(x, weights)
+    if isinstance(cell, StableRNNCell):
+        return ref.rnn_sequence(x, weights)
+    if isinstance(cell, StableLSTMCell):
+        return ref.lstm_sequence(x, weights)
     if isinstance(cell, ASRNNCell):
         return ref.asrnn_sequence(x, weights, cell.mode, cell.epsilon, cell.rho)
     activation = "modrelu" if cell.activation is None else "tanh"

@@ -81,3 +81,107 @@ def orthogonal_rnn_sequence(x, weights, mode, rho=None, activation="modrelu"):
             h = np.tanh(a)
         out.append(h.T)
     return np.stack(out, axis=1)
+
+
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def _column_weights(weights, blocks):
+    """W_x (blocks, H, d), W_h (blocks, H, H), b (blocks, H) in column form."""
+    k = np.asarray(weights["kernel"], np.float64)
+    r = np.asarray(weights["recurrent_kernel"], np.float64)
+    units = r.shape[0]
+    b = np.asarray(weights.get("bias", np.zeros(blocks * units)), np.float64)
+    w_x = [k[:, j * units:(j + 1) * units].T for j in range(blocks)]
+    w_h = [r[:, j * units:(j + 1) * units].T for j in range(blocks)]
+    return w_x, w_h, [b[j * units:(j + 1) * units, None] for j in range(blocks)]
+
+
+def _run(x, units, step, num_states=1):
+    x = np.asarray(x, np.float64)
+    batch, steps, _ = x.shape
+    states = [np.zeros((units, batch)) for _ in range(num_states)]
+    out = []
+    for t in range(steps):
+        states = step(x[:, t, :].T, *states)
+        out.append(states[0].T)
+    return np.stack(out, axis=1)
+
+
+def refine(f, r):
+    """Gu et al. eq. (10): g = r (1 - (1 - f)^2) + (1 - r) f^2."""
+    return r * (1.0 - (1.0 - f) ** 2) + (1.0 - r) * f ** 2
+
+
+def urlstm_sequence(x, weights, refine_gate=True, second_offset=-1.0):
+    """Blocks f, r (or i), u, o; c = g c + (1 - g) u (refine) or f c + i u."""
+    (wf, wr, wu, wo), (hf, hr, hu, ho), (bf, br, bu, bo) = _column_weights(weights, 4)
+    bg = np.asarray(weights["gate_bias"], np.float64)[:, None]
+
+    def step(xt, h, c):
+        f = sigmoid(wf @ xt + hf @ h + bf + bg)
+        second = sigmoid(wr @ xt + hr @ h + br + second_offset * bg)
+        u = np.tanh(wu @ xt + hu @ h + bu)
+        o = sigmoid(wo @ xt + ho @ h + bo)
+        if refine_gate:
+            g = refine(f, second)
+            c = g * c + (1.0 - g) * u
+        else:
+            c = f * c + second * u
+        return [o * np.tanh(c), c]
+
+    return _run(x, len(bg), step, num_states=2)
+
+
+def urgru_sequence(x, weights, refine_gate=True, tied=False):
+    """Blocks update f, reset s, [refine r], candidate; h = (1 - g) h + g h~."""
+    blocks = 4 if refine_gate else 3
+    w_x, w_h, b = _column_weights(weights, blocks)
+    bg = np.asarray(weights["gate_bias"], np.float64)[:, None]
+
+    def step(xt, h):
+        f = sigmoid(w_x[0] @ xt + w_h[0] @ h + b[0] + bg)
+        s = sigmoid(w_x[1] @ xt + w_h[1] @ h + b[1])
+        cand = np.tanh(w_x[-1] @ xt + w_h[-1] @ (s * h) + b[-1])
+        g = f
+        if refine_gate:
+            r = sigmoid(w_x[2] @ xt + w_h[2] @ h + b[2] - (bg if tied else 0.0))
+            g = refine(f, r)
+        return [(1.0 - g) * h + g * cand]
+
+    return _run(x, len(bg), step)
+
+
+def gru_sequence(x, weights):
+    """Kanai et al.: z, r, h~ = tanh(W_xh x + W_hh (r * h)); h = z h + (1 - z) h~."""
+    (wz, wr, wh), (hz, hr, hh), (bz, br, bh) = _column_weights(weights, 3)
+
+    def step(xt, h):
+        z = sigmoid(wz @ xt + hz @ h + bz)
+        r = sigmoid(wr @ xt + hr @ h + br)
+        cand = np.tanh(wh @ xt + hh @ (r * h) + bh)
+        return [z * h + (1.0 - z) * cand]
+
+    return _run(x, hz.shape[0], step)
+
+
+def rnn_sequence(x, weights):
+    """h_t = tanh(W_hh h + W_xh x + b)."""
+    (wx,), (wh,), (b,) = _column_weights(weights, 1)
+    return _run(x, wh.shape[0], lambda xt, h: [np.tanh(wh @ h + wx @ xt + b)])
+
+
+def lstm_sequence(x, weights):
+    """PyTorch/Keras LSTM, blocks i, f, u, o."""
+    (wi, wf, wu, wo), (hi, hf, hu, ho), (bi, bf, bu, bo) = _column_weights(weights, 4)
+
+    def step(xt, h, c):
+        i = sigmoid(wi @ xt + hi @ h + bi)
+        f = sigmoid(wf @ xt + hf @ h + bf)
+        u = np.tanh(wu @ xt + hu @ h + bu)
+        o = sigmoid(wo @ xt + ho @ h + bo)
+        c = f * c + i * u
+        return [o * np.tanh(c), c]
+
+    return _run(x, hi.shape[0], step, num_states=2)

@@ -9,7 +9,7 @@ from keras_rnnzoo import optimizers
 from keras_rnnzoo.callbacks import DtrivRetraction
 from keras_rnnzoo.cells import ASRNNCell
 from keras_rnnzoo.cells import OrthogonalRNNCell
-from tests._cells import CASES, IDS, fixed_weights, make_rnn, reference_outputs
+from tests._cells import ALL_CASES, ALL_IDS, CASES, IDS, fixed_weights, make_rnn, reference_outputs
 from tests.conftest import BACKEND, to_numpy
 
 
@@ -17,7 +17,7 @@ def inputs(batch=4, steps=7, dim=3, seed=1):
     return np.random.default_rng(seed).normal(size=(batch, steps, dim)).astype("float32")
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", ALL_CASES, ids=ALL_IDS)
 def test_matches_numpy_reference(case):
     _, cls, kwargs = case
     layer = make_rnn(cls, kwargs)
@@ -39,23 +39,28 @@ def test_asrnn_limits_linear_and_tanh():
         np.testing.assert_allclose(to_numpy(layer(x))[:, 0], expected_fn(a), atol=1e-5)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", ALL_CASES, ids=ALL_IDS)
 def test_direct_cell_call_equals_rnn_step(case):
     """Outside an RNN the cell builds its constants inline: same numbers."""
     _, cls, kwargs = case
     layer = make_rnn(cls, kwargs, steps=1)
     fixed_weights(layer.cell)
     x = inputs(steps=1)
-    h0 = np.random.default_rng(2).normal(size=(4, 6)).astype("float32")
-    out, states = layer.cell(x[:, 0], [h0])
-    via_rnn = layer(x, initial_state=[h0])
+    rng = np.random.default_rng(2)
+    n = layer.cell.num_states
+    s0 = [rng.normal(size=(4, 6)).astype("float32") for _ in range(n)]
+    out, states = layer.cell(x[:, 0], s0)
+    via_rnn = layer(x, initial_state=s0)
     np.testing.assert_allclose(to_numpy(out), to_numpy(via_rnn)[:, 0], atol=1e-6)
-    assert isinstance(states, list) and len(states) == 1
+    assert isinstance(states, list) and len(states) == n
+    if n > 1:
+        return
+    h0 = s0[0]
     out2, state2 = layer.cell(x[:, 0], h0)  # tensor in, tensor out
     np.testing.assert_allclose(to_numpy(out2), to_numpy(state2), atol=0)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", ALL_CASES, ids=ALL_IDS)
 def test_config_round_trip(case):
     _, cls, kwargs = case
     cell = cls(5, **kwargs)
@@ -87,7 +92,7 @@ def _model(cell, steps=7, dim=3, classes=4):
     return keras.Model(inp, keras.layers.Dense(classes)(h))
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", ALL_CASES, ids=ALL_IDS)
 def test_keras_save_and_load(case, tmp_path):
     _, cls, kwargs = case
     model = _model(cls(6, **kwargs))

@@ -36,12 +36,20 @@ def shared_parser(description):
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: per cell)")
     p.add_argument("--clipnorm", type=float, default=None,
                    help="global gradient-norm clip; <= 0 disables (default: per cell)")
+    p.add_argument("--optimizer", choices=("rmsprop", "adam"), default=None,
+                   help="default: per script and cell")
+    p.add_argument("--rmsprop-rho", type=float, default=0.9, help="RMSprop alpha")
+    p.add_argument("--adam-beta2", type=float, default=0.999)
+    p.add_argument("--adam-epsilon", type=float, default=1e-7)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mixed-precision", choices=("off", "bf16", "fp16"), default="off")
     p.add_argument("--output-dir", default=None)
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --output-dir from its saved model")
     p.add_argument("--log-every", type=int, default=25, help="steps per logged row")
+    p.add_argument("--monitor", nargs="*", choices=("spectrum",), default=[],
+                   help="spectrum: singular values of every recurrent matrix -> spectrum.csv")
+    p.add_argument("--monitor-every", type=int, default=10, help="steps between monitor samples")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for the backend (default: the backend's choice)")
     return p
@@ -165,3 +173,71 @@ def plot_curves(series, png_path, key, baseline=None, title="", log_y=True):
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
     os.replace(tmp, png_path)
+
+
+def train(args, backend, build_model, make_data, *, baseline, title, plot_key="loss",
+          extra_callbacks=None, log_y=True):
+    """Build (or with --resume, load) the model, fit it with logging, save, plot.
+
+    ``build_model(args)`` returns a compiled model; ``make_data(start_epoch)``
+    a ``PyDataset`` of ``args.log_every`` batches per epoch (one CSV row per
+    epoch); ``extra_callbacks(model)`` more callbacks. Returns the model and
+    the last metrics row.
+    """
+    import keras
+
+    import keras_rnnzoo  # noqa: F401  (registers the serialisable classes)
+
+    set_threads(backend, args.threads)
+    set_precision(args.mixed_precision)
+    keras.utils.set_random_seed(args.seed)
+    os.makedirs(args.output_dir, exist_ok=True)
+    model_path = os.path.join(args.output_dir, "model.keras")
+    metrics_path = os.path.join(args.output_dir, "metrics.csv")
+    start_step = 0
+    if args.resume:
+        if not os.path.exists(model_path):
+            sys.exit(f"--resume: no {model_path} to resume from; run once without --resume.")
+        model = keras.saving.load_model(model_path)
+        start_step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+        if start_step % args.log_every:
+            sys.exit(f"--resume: saved step {start_step} is not a multiple of "
+                     f"--log-every {args.log_every}.")
+    else:
+        for stale in (metrics_path, model_path, os.path.join(args.output_dir, "spectrum.csv")):
+            if os.path.exists(stale):
+                os.remove(stale)
+        model = build_model(args)
+    write_command(args.output_dir)
+    start_epoch = start_step // args.log_every
+    epochs = -(-args.steps // args.log_every)
+    cbs = [make_logger_callback(args.output_dir, epochs * args.log_every, args.log_every,
+                                start_step, model_path)]
+    cbs += list(extra_callbacks(model)) if extra_callbacks else []
+    if "spectrum" in args.monitor:
+        from keras_rnnzoo.callbacks import SpectrumMonitor
+
+        cbs.append(SpectrumMonitor(args.monitor_every, os.path.join(args.output_dir, "spectrum.csv")))
+    if start_epoch < epochs:
+        model.fit(make_data(start_epoch), epochs=epochs, initial_epoch=start_epoch, verbose=0,
+                  callbacks=cbs)
+    save_model_atomic(model, model_path)
+    png_path = os.path.join(args.output_dir, f"{plot_key}.png")
+    plot_curves({args.cell: metrics_path}, png_path, plot_key, baseline=baseline, title=title,
+                log_y=log_y)
+    print(f"wrote {metrics_path}\nwrote {png_path}\nwrote {model_path}\n"
+          f"wrote {os.path.join(args.output_dir, 'command.txt')}")
+    return model, read_metrics(metrics_path)[-1]
+
+
+def make_optimizer(args, lr_multipliers=None, learning_rate=None):
+    """--optimizer at --lr (or a schedule), global clip --clipnorm (<= 0: none)."""
+    from keras_rnnzoo import optimizers
+
+    lr = args.lr if learning_rate is None else learning_rate
+    clip = {"global_clipnorm": args.clipnorm} if args.clipnorm and args.clipnorm > 0 else {}
+    if args.optimizer == "adam":
+        return optimizers.Adam(lr, beta_2=args.adam_beta2, epsilon=args.adam_epsilon,
+                               lr_multipliers=lr_multipliers, **clip)
+    return optimizers.RMSprop(lr, rho=args.rmsprop_rho, lr_multipliers=lr_multipliers,
+                              **clip)

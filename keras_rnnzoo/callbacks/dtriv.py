@@ -2,16 +2,13 @@
 
 import keras
 
+from keras_rnnzoo.callbacks._periodic import PeriodicCallback
+from keras_rnnzoo.callbacks._periodic import check_positive_int
 from keras_rnnzoo.callbacks._walk import iter_layers
 
 
-def _check_positive_int(value, name, fix):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive int; got {value!r}. {fix}")
-
-
 @keras.saving.register_keras_serializable(package="keras_rnnzoo")
-class DtrivRetraction(keras.callbacks.Callback):
+class DtrivRetraction(PeriodicCallback):
     """Chart changes of dynamic trivialisation for cells in mode ``"dtriv"``.
 
     Every ``every`` optimiser steps (K), for every free parameter A with base
@@ -39,25 +36,17 @@ class DtrivRetraction(keras.callbacks.Callback):
     """
 
     def __init__(self, every=100, reproject_every=100):
-        super().__init__()
-        _check_positive_int(every, "every", "It is K, the optimiser steps between chart changes.")
-        _check_positive_int(
+        check_positive_int(every, "every", "It is K, the optimiser steps between chart changes.")
+        check_positive_int(
             reproject_every,
             "reproject_every",
             "It is M, the chart changes between re-orthogonalisations.",
         )
-        self.every = every
+        super().__init__(every)
         self.reproject_every = reproject_every
-        self._step = None
 
-    def on_train_begin(self, logs=None):
-        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
-        if self._step % self.every:
-            return
-        changes = self._step // self.every
+    def on_period(self, step):
+        changes = step // self.every
         reproject = changes % self.reproject_every == 0
         for layer in iter_layers(self.model):
             if getattr(layer, "mode", None) == "dtriv" and hasattr(layer, "dtriv_chart_change"):

@@ -4,33 +4,26 @@ Not public: ``ASRNNCell`` (asrnn.py) and ``OrthogonalRNNCell``
 (orthogonal_rnn.py) build on it.
 """
 
-import keras
 from keras import ops
 
 from keras_rnnzoo.backend.keras_internals import PerSequenceHooks
+from keras_rnnzoo.cells._base import ZooCell
+from keras_rnnzoo.cells._base import check_choice
 from keras_rnnzoo.initializers import Henaff
 from keras_rnnzoo.parametrizations import orthogonal_from_free
 
 MODES = ("exprnn", "dtriv", "cayley")
 
 
-def check_units(units):
-    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-        raise ValueError(
-            f"`units` must be a positive integer (the hidden size H); got {units!r}."
-        )
-
-
 def check_mode(mode):
-    if mode not in MODES:
-        raise ValueError(
-            f"`mode` must be one of {', '.join(repr(m) for m in MODES)}; got {mode!r}. "
-            "Use 'exprnn' (static exp), 'dtriv' (exp with a moving base, together with "
-            "callbacks.DtrivRetraction) or 'cayley' (scoRNN-style)."
-        )
+    check_choice(
+        "mode", mode, MODES,
+        "Use 'exprnn' (static exp), 'dtriv' (exp with a moving base, together with "
+        "callbacks.DtrivRetraction) or 'cayley' (scoRNN-style).",
+    )
 
 
-class OrthogonalRecurrentCell(keras.layers.Layer, PerSequenceHooks):
+class OrthogonalRecurrentCell(ZooCell, PerSequenceHooks):
     """Base: orthogonal matrices W = B . phi(skew(A)) built once per forward pass.
 
     Subclasses call ``add_orthogonal(free_name, initializer)`` in ``build`` and
@@ -39,9 +32,6 @@ class OrthogonalRecurrentCell(keras.layers.Layer, PerSequenceHooks):
     built once before the time loop (see ``keras_rnnzoo.backend.keras_internals``);
     a direct ``cell(x, states)`` call builds them inline.
     """
-
-    # Initialiser arguments (beyond kernel/recurrent/bias) that get_config serialises.
-    _extra_initializers = ()
 
     def __init__(
         self,
@@ -53,8 +43,15 @@ class OrthogonalRecurrentCell(keras.layers.Layer, PerSequenceHooks):
         bias_initializer="zeros",
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_units(units)
+        super().__init__(
+            units,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=(
+                recurrent_initializer if recurrent_initializer is not None else Henaff()
+            ),
+            bias_initializer=bias_initializer,
+            **kwargs,
+        )
         check_mode(mode)
         if rho is not None:
             if mode != "cayley":
@@ -66,18 +63,10 @@ class OrthogonalRecurrentCell(keras.layers.Layer, PerSequenceHooks):
                 raise ValueError(
                     f"`rho` must be an int in [0, units={units}]; got {rho!r}."
                 )
-        self.units = units
         self.mode = mode
         self.rho = rho
-        self.state_size = units
-        self.output_size = units
         self._orthogonal_names = []
         self._constants = None
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.recurrent_initializer = keras.initializers.get(
-            recurrent_initializer if recurrent_initializer is not None else Henaff()
-        )
-        self.bias_initializer = keras.initializers.get(bias_initializer)
 
     # --- weights ---------------------------------------------------------------
     def add_orthogonal(self, name, initializer):
@@ -137,6 +126,13 @@ class OrthogonalRecurrentCell(keras.layers.Layer, PerSequenceHooks):
             w = ops.expand_dims(self.sign_diagonal(), -1) * w
         return w
 
+    def recurrent_blocks(self):
+        """The orthogonal matrices (not the free parameters A): {"W": ..., "U_f": ...}."""
+        names = {"recurrent_kernel": "W", "saturation_kernel": "U_f"}
+        blocks = {names.get(n, n): self.orthogonal_matrix(n) for n in self._orthogonal_names}
+        blocks["W"] = self.recurrent_matrix()
+        return blocks
+
     # --- per-sequence constants ------------------------------------------------
     def compute_sequence_constants(self):
         raise NotImplementedError
@@ -173,19 +169,6 @@ class OrthogonalRecurrentCell(keras.layers.Layer, PerSequenceHooks):
             base.assign(ops.matmul(u, vt))
 
     # --- cell contract -----------------------------------------------------------
-    def check_step_input_shape(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                f"{type(self).__name__} takes one time step of shape (batch, features); "
-                f"got input shape {tuple(input_shape)}. Wrap the cell in "
-                "keras.layers.RNN to process (batch, time, features) sequences."
-            )
-        if input_shape[-1] is None:
-            raise ValueError(
-                f"{type(self).__name__} needs a known feature size; got input shape "
-                f"{tuple(input_shape)}. Give the Input layer a fixed last dimension."
-            )
-
     def build_common(self, input_shape):
         """Check the step shape; create ``kernel`` (d, H) and ``recurrent_kernel`` A."""
         self.check_step_input_shape(input_shape)
@@ -196,21 +179,7 @@ class OrthogonalRecurrentCell(keras.layers.Layer, PerSequenceHooks):
         )
         self.add_orthogonal("recurrent_kernel", self.recurrent_initializer)
 
-    def get_initial_state(self, batch_size=None):
-        return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)]
-
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units, "mode": self.mode, "rho": self.rho})
-        names = ("kernel", "recurrent", "bias") + tuple(self._extra_initializers)
-        for name in names:
-            key = f"{name}_initializer"
-            config[key] = keras.initializers.serialize(getattr(self, key))
+        config.update({"mode": self.mode, "rho": self.rho})
         return config
-
-
-def split_state(states):
-    """(h_{t-1}, wrap) where wrap returns new states in the form received."""
-    if isinstance(states, (list, tuple)):
-        return states[0], (lambda h: [h])
-    return states, (lambda h: h)

@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
+from keras_rnnzoo.cells._base import split_state
 from keras_rnnzoo.cells._orthogonal import OrthogonalRecurrentCell
-from keras_rnnzoo.cells._orthogonal import split_state
 
 
 def modrelu(a, beta):

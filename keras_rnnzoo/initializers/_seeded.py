@@ -5,10 +5,12 @@ import numpy as np
 
 
 class SeededInitializer(keras.initializers.Initializer):
-    """Draws with NumPy from ``seed`` (fresh entropy when ``seed`` is None).
+    """Draws with NumPy from ``seed``.
 
     With an integer seed every call returns the same values, like Keras'
-    built-in initialisers with a fixed seed.
+    built-in initialisers with a fixed seed. With ``seed=None`` each call draws
+    a fresh seed from NumPy's global generator, so that
+    ``keras.utils.set_random_seed`` makes whole models reproducible.
     """
 
     def __init__(self, seed=None):
@@ -17,6 +19,8 @@ class SeededInitializer(keras.initializers.Initializer):
         self.seed = seed
 
     def _rng(self):
+        if self.seed is None:
+            return np.random.default_rng(np.random.randint(0, 2**31 - 1))
         return np.random.default_rng(self.seed)
 
     def _draw(self, shape, rng):

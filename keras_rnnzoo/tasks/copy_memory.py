@@ -17,6 +17,8 @@ import math
 import keras
 import numpy as np
 
+from keras_rnnzoo.tasks._batches import SeededBatches
+
 _LOSSES = ("all", "last")
 NUM_SYMBOLS = 8  # data symbols 1..8
 BLANK, MARKER = 0, 9
@@ -87,7 +89,7 @@ def copy_memory_baseline(delay, recall=10, loss="all"):
     return math.log(NUM_SYMBOLS)
 
 
-class CopyMemoryBatches(keras.utils.PyDataset):
+class CopyMemoryBatches(SeededBatches):
     """Fresh copy-task batches for ``model.fit``, reproducible from ``seed``.
 
     Batch ``i`` of epoch ``e`` is ``copy_memory(batch_size, ..., seed=(seed,
@@ -104,27 +106,15 @@ class CopyMemoryBatches(keras.utils.PyDataset):
         self, batch_size, delay, recall=10, loss="all", steps_per_epoch=100, seed=0,
         start_epoch=0,
     ):
-        super().__init__()
+        super().__init__(steps_per_epoch, seed, start_epoch)
         _check(delay, recall, loss)
         self.batch_size = batch_size
         self.delay = delay
         self.recall = recall
         self.loss = loss
-        self.steps_per_epoch = steps_per_epoch
-        self.seed = seed
-        self.epoch = start_epoch
 
-    def __len__(self):
-        return self.steps_per_epoch
-
-    def __getitem__(self, index):
-        return copy_memory(
-            self.batch_size, self.delay, self.recall, self.loss,
-            seed=(self.seed, self.epoch, index),
-        )
-
-    def on_epoch_end(self):
-        self.epoch += 1
+    def draw(self, seed):
+        return copy_memory(self.batch_size, self.delay, self.recall, self.loss, seed=seed)
 
 
 def _recall_accuracy(y_true, y_pred, recall):
