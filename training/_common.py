@@ -36,7 +36,7 @@ def shared_parser(description):
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: per cell)")
     p.add_argument("--clipnorm", type=float, default=None,
                    help="global gradient-norm clip; <= 0 disables (default: per cell)")
-    p.add_argument("--optimizer", choices=("rmsprop", "adam"), default=None,
+    p.add_argument("--optimizer", choices=("rmsprop", "adam", "sgd"), default=None,
                    help="default: per script and cell")
     p.add_argument("--rmsprop-rho", type=float, default=0.9, help="RMSprop alpha")
     p.add_argument("--adam-beta2", type=float, default=0.999)
@@ -239,5 +239,7 @@ def make_optimizer(args, lr_multipliers=None, learning_rate=None):
     if args.optimizer == "adam":
         return optimizers.Adam(lr, beta_2=args.adam_beta2, epsilon=args.adam_epsilon,
                                lr_multipliers=lr_multipliers, **clip)
+    if args.optimizer == "sgd":
+        return optimizers.SGD(lr, lr_multipliers=lr_multipliers, **clip)
     return optimizers.RMSprop(lr, rho=args.rmsprop_rho, lr_multipliers=lr_multipliers,
                               **clip)

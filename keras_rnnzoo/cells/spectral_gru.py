@@ -38,7 +38,9 @@ class SpectralGRUCell(ZooCell):
     Deviations / decisions (no official code; spec spectral_gru.md §6):
     delta = 0.2 by default (the re-implementation's threshold 1.8); no
     biases by default (the re-implementation has none, matching the
-    analysis); W_hh initialised orthogonal (sigma = 1, inside the set); the
+    analysis); ``recurrent_kernel`` initialised orthogonal as in Keras' GRU
+    (the (H, 3H) matrix has orthonormal rows, so every block has sigma <= 1;
+    the re-implementation makes W_hh itself orthogonal, sigma = 1); the
     projection is also applied once after ``build`` so that any initialiser
     starts inside the constraint set.
 

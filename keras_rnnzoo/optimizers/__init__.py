@@ -3,5 +3,6 @@
 from keras_rnnzoo.optimizers.multipliers import Adam
 from keras_rnnzoo.optimizers.multipliers import LearningRateMultipliers
 from keras_rnnzoo.optimizers.multipliers import RMSprop
+from keras_rnnzoo.optimizers.multipliers import SGD
 
-__all__ = ["Adam", "LearningRateMultipliers", "RMSprop"]
+__all__ = ["Adam", "LearningRateMultipliers", "RMSprop", "SGD"]

@@ -66,6 +66,11 @@ class LearningRateMultipliers:
     def _update_with_rate(self, gradient, variable, learning_rate):
         return super().update_step(gradient, variable, learning_rate)
 
+    def get_config(self):
+        config = super().get_config()
+        config["lr_multipliers"] = dict(self.lr_multipliers)
+        return config
+
 
 @keras.saving.register_keras_serializable(package="keras_rnnzoo")
 class RMSprop(LearningRateMultipliers, keras.optimizers.Optimizer):
@@ -143,7 +148,6 @@ class RMSprop(LearningRateMultipliers, keras.optimizers.Optimizer):
                 "rho": self.rho,
                 "epsilon": self.epsilon,
                 "epsilon_inside_sqrt": self.epsilon_inside_sqrt,
-                "lr_multipliers": dict(self.lr_multipliers),
             }
         )
         return config
@@ -165,7 +169,20 @@ class Adam(LearningRateMultipliers, keras.optimizers.Adam):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.lr_multipliers = _check_multipliers(lr_multipliers)
 
-    def get_config(self):
-        config = super().get_config()
-        config["lr_multipliers"] = dict(self.lr_multipliers)
-        return config
+
+@keras.saving.register_keras_serializable(package="keras_rnnzoo")
+class SGD(LearningRateMultipliers, keras.optimizers.SGD):
+    """``keras.optimizers.SGD`` with per-variable learning-rate multipliers.
+
+    Args:
+        lr_multipliers: dict weight name -> factor (see ``RMSprop``).
+        **kwargs: ``keras.optimizers.SGD`` arguments (``momentum``,
+            ``nesterov``, ``global_clipnorm``, ...).
+
+    Example:
+        >>> opt = SGD(0.05, global_clipnorm=5.0)  # Miller & Hardt's JSB RNN row
+    """
+
+    def __init__(self, learning_rate=0.01, lr_multipliers=None, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.lr_multipliers = _check_multipliers(lr_multipliers)
