@@ -252,3 +252,15 @@ def test_mixed_bfloat16_fit_step(cell_fn):
 def test_bad_arguments_raise_value_error(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_ur_cells_take_any_constraint_and_serialise_it():
+    from keras_rnnzoo.constraints import SpectralClip
+
+    cell = URLSTMCell(6, recurrent_constraint=SpectralClip(0.5, num_blocks=4, blocks=[2]))
+    built(cell)
+    _fit(cell, lr=2.0)
+    assert svals(to_numpy(cell.recurrent_kernel)[:, 12:18])[0] <= 0.5 + 1e-5
+    clone = URLSTMCell.from_config(cell.get_config())
+    assert isinstance(clone.recurrent_constraint, SpectralClip)
+    assert clone.recurrent_constraint.get_config() == cell.recurrent_constraint.get_config()

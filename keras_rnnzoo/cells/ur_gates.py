@@ -37,6 +37,8 @@ class _URCell(ZooCell):
         kernel_initializer=None,
         recurrent_initializer=None,
         bias_initializer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
         **kwargs,
     ):
         torch_default = TorchUniform(fan=units) if isinstance(units, int) and units > 0 else None
@@ -69,6 +71,8 @@ class _URCell(ZooCell):
                 f"gate_init='uniform' (UGI) needs `units` >= 2; got {units!r}. Use "
                 "gate_init='standard' for a 1-unit cell."
             )
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
         self.gate_init = gate_init
         self.refine = refine
         self.refine_bias = refine_bias
@@ -93,10 +97,10 @@ class _URCell(ZooCell):
         h = self.units
         self.kernel = self.add_weight(
             name="kernel", shape=(input_shape[-1], blocks * h),
-            initializer=self.kernel_initializer)
+            initializer=self.kernel_initializer, constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight(
             name="recurrent_kernel", shape=(h, blocks * h),
-            initializer=self.recurrent_initializer)
+            initializer=self.recurrent_initializer, constraint=self.recurrent_constraint)
         self.bias = self.add_weight(
             name="bias", shape=(blocks * h,), initializer=self.bias_initializer)
         self.gate_bias = self.add_weight(
@@ -111,6 +115,8 @@ class _URCell(ZooCell):
             "refine_bias": self.refine_bias,
             "gate_bias_trainable": self.gate_bias_trainable,
             "max_timescale": self.max_timescale,
+            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
         })
         return config
 
@@ -183,6 +189,8 @@ class URLSTMCell(_URCell):
         forget_bias: b_g for ``gate_init="standard"`` (default 1.0).
         kernel_initializer, recurrent_initializer, bias_initializer: default
             ``TorchUniform(fan=units)``.
+        kernel_constraint, recurrent_constraint: e.g.
+            ``constraints.SpectralClip(1.0, num_blocks=4, blocks=[2])``.
         **kwargs: ``keras.layers.Layer`` arguments.
 
     Call arguments:
@@ -291,6 +299,8 @@ class URGRUCell(_URCell):
         max_timescale: T_max of chrono initialisation (default H).
         kernel_initializer, recurrent_initializer, bias_initializer: default
             ``TorchUniform(fan=units)``.
+        kernel_constraint, recurrent_constraint: Keras constraints (e.g.
+            ``constraints.SpectralClip``), applied after every optimiser step.
         **kwargs: ``keras.layers.Layer`` arguments.
 
     Call arguments:
