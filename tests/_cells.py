@@ -5,10 +5,13 @@ import numpy as np
 import scipy.linalg
 
 from keras_rnnzoo.cells import ASRNNCell
-from keras_rnnzoo.cells import OrthogonalRNNCell
+from keras_rnnzoo.cells import GRUCell
+from keras_rnnzoo.cells import LSTMCell
+from keras_rnnzoo.cells import RNNCell
 from keras_rnnzoo.cells import SpectralGRUCell
 from keras_rnnzoo.cells import StableLSTMCell
 from keras_rnnzoo.cells import StableRNNCell
+from keras_rnnzoo.cells import OrthogonalRNNCell
 from keras_rnnzoo.cells import URGRUCell
 from keras_rnnzoo.cells import URLSTMCell
 from tests import reference as ref
@@ -41,7 +44,15 @@ GATED_CASES = [
     ("stable-lstm", StableLSTMCell, dict()),
     ("stable-lstm-linf", StableLSTMCell, dict(axis="linf")),
 ]
-ALL_CASES = CASES + GATED_CASES
+# The zoo's baselines (issue 4).
+BASELINE_CASES = [
+    ("rnn", RNNCell, dict()),
+    ("rnn-relu-nobias", RNNCell, dict(activation="relu", use_bias=False)),
+    ("lstm", LSTMCell, dict()),
+    ("gru", GRUCell, dict()),
+    ("gru-reset-before", GRUCell, dict(reset_after=False)),
+]
+ALL_CASES = CASES + GATED_CASES + BASELINE_CASES
 ALL_IDS = [c[0] for c in ALL_CASES]
 
 
@@ -75,11 +86,14 @@ def reference_outputs(cell, x, weights):
         return ref.urlstm_sequence(x, weights, cell.refine, cell.second_gate_offset)
     if isinstance(cell, URGRUCell):
         return ref.urgru_sequence(x, weights, cell.refine, cell.refine_bias == "tied")
-    if isinstance(cell, SpectralGRUCell):
+    if isinstance(cell, GRUCell):  # SpectralGRUCell too (reset before W_hh)
+        if cell.reset_after:
+            return ref.gru_reset_after_sequence(x, weights)
         return ref.gru_sequence(x, weights)
-    if isinstance(cell, StableRNNCell):
-        return ref.rnn_sequence(x, weights)
-    if isinstance(cell, StableLSTMCell):
+    if isinstance(cell, RNNCell):  # StableRNNCell too
+        act = {"tanh": np.tanh, "relu": lambda a: np.maximum(a, 0.0)}[cell.activation.__name__]
+        return ref.rnn_sequence(x, weights, act)
+    if isinstance(cell, LSTMCell):  # StableLSTMCell too
         return ref.lstm_sequence(x, weights)
     if isinstance(cell, ASRNNCell):
         return ref.asrnn_sequence(x, weights, cell.mode, cell.epsilon, cell.rho)

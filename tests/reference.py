@@ -166,10 +166,26 @@ def gru_sequence(x, weights):
     return _run(x, hz.shape[0], step)
 
 
-def rnn_sequence(x, weights):
-    """h_t = tanh(W_hh h + W_xh x + b)."""
+def rnn_sequence(x, weights, activation=np.tanh):
+    """h_t = act(W_hh h + W_xh x + b)."""
     (wx,), (wh,), (b,) = _column_weights(weights, 1)
-    return _run(x, wh.shape[0], lambda xt, h: [np.tanh(wh @ h + wx @ xt + b)])
+    return _run(x, wh.shape[0], lambda xt, h: [activation(wh @ h + wx @ xt + b)])
+
+
+def gru_reset_after_sequence(x, weights):
+    """Keras GRU (reset_after) = torch.nn.GRU: h~ = tanh(W_xh x + b_xh + r * (W_hh h + b_hh))."""
+    bias = np.asarray(weights.get("bias", np.zeros((2, weights["kernel"].shape[1]))))
+    wx, wh, bx = _column_weights(dict(weights, bias=bias[0]), 3)
+    bh = _column_weights(dict(weights, bias=bias[1]), 3)[2]
+
+    def step(xt, h):
+        u = [w @ h + b for w, b in zip(wh, bh)]
+        z = sigmoid(wx[0] @ xt + bx[0] + u[0])
+        r = sigmoid(wx[1] @ xt + bx[1] + u[1])
+        cand = np.tanh(wx[2] @ xt + bx[2] + r * u[2])
+        return [z * h + (1.0 - z) * cand]
+
+    return _run(x, wh[0].shape[0], step)
 
 
 def lstm_sequence(x, weights):

@@ -17,9 +17,9 @@ CELLS = {
     "spectral_gru": "SpectralGRUCell (--delta, default 0.2; --delta none: plain GRU, reset before)",
     "stable_rnn": "StableRNNCell: sigma_max(W_hh) <= 1",
     "stable_lstm": "StableLSTMCell: Miller & Hardt's block normalisation (--stable-axis)",
-    "lstm": "keras LSTMCell, PyTorch init, forget bias 1",
-    "gru": "keras GRUCell (reset after, PyTorch's form), PyTorch init",
-    "rnn": "keras SimpleRNNCell (tanh; Glorot / orthogonal / zero bias)",
+    "lstm": "LSTMCell (Keras' LSTM maths), PyTorch init, forget bias 1",
+    "gru": "GRUCell (reset after, PyTorch's form), PyTorch init",
+    "rnn": "RNNCell (tanh; Keras' SimpleRNN init: Glorot / orthogonal / zero bias)",
 }
 ORTHOGONAL = ("asrnn", "exprnn", "dtriv", "scornn")
 
@@ -63,8 +63,6 @@ def parse_delta(parser, value):
 
 def build_cell(args):
     """The cell named by ``args.cell`` with ``args.hidden`` units."""
-    import keras
-
     from keras_rnnzoo import cells, initializers
 
     name, h, seed = args.cell, args.hidden, args.seed
@@ -91,16 +89,21 @@ def build_cell(args):
     torch_init = initializers.TorchUniform(fan=h, seed=seed)
     torch_bias = initializers.TorchUniform(fan=h, terms=2, seed=seed)
     if name == "lstm":
-        return keras.layers.LSTMCell(h, kernel_initializer=torch_init,
-                                     recurrent_initializer=torch_init, unit_forget_bias=True,
-                                     bias_initializer=torch_bias)
+        return cells.LSTMCell(h, kernel_initializer=torch_init, recurrent_initializer=torch_init,
+                              unit_forget_bias=True, bias_initializer=torch_bias)
     if name == "gru":
-        return keras.layers.GRUCell(h, kernel_initializer=torch_init,
-                                    recurrent_initializer=torch_init, bias_initializer=torch_bias,
-                                    reset_after=True)
+        return cells.GRUCell(h, kernel_initializer=torch_init, recurrent_initializer=torch_init,
+                             bias_initializer=torch_bias, reset_after=True)
     if name == "rnn":
-        return keras.layers.SimpleRNNCell(h)
+        return cells.RNNCell(h)
     raise ValueError(f"unknown --cell {name!r}; choose one of {', '.join(CELLS)}")
+
+
+def build_rnn(args, **kwargs):
+    """``keras_rnnzoo.layers.RNN`` (the fast path) around ``build_cell(args)``, named "rnn"."""
+    from keras_rnnzoo import layers
+
+    return layers.RNN(build_cell(args), name="rnn", **kwargs)
 
 
 def lr_multipliers(args):

@@ -51,7 +51,7 @@ def build_model(args):
     import keras
 
     inputs = keras.Input((args.length, 2), name="value_and_marker")
-    h = keras.layers.RNN(_cells.build_cell(args), name="rnn")(inputs)
+    h = _cells.build_rnn(args)(inputs)
     out = keras.layers.Dense(1, name="readout", dtype="float32")(h)
     model = keras.Model(inputs, out, name=f"adding_{args.cell}")
     model.compile(_common.make_optimizer(args, _cells.lr_multipliers(args)), "mse")

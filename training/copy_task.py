@@ -68,7 +68,7 @@ def build_model(args):
 
     length = args.delay + 2 * args.recall
     inputs = keras.Input((length, 10), name="symbols")
-    h = keras.layers.RNN(_cells.build_cell(args), return_sequences=True, name="rnn")(inputs)
+    h = _cells.build_rnn(args, return_sequences=True)(inputs)
     if args.loss == "last":
         h = keras.layers.Cropping1D((length - args.recall, 0), name="last_k")(h)
     logits = keras.layers.Dense(

@@ -91,7 +91,7 @@ def build_model(args):
     x = inputs
     if args.input_scale != 1.0:
         x = keras.layers.Rescaling(args.input_scale, name="input_scale")(x)
-    h = keras.layers.RNN(_cells.build_cell(args), return_sequences=True, name="rnn")(x)
+    h = _cells.build_rnn(args, return_sequences=True)(x)
     logits = keras.layers.Dense(NUM_KEYS, name="readout", dtype="float32")(h)
     model = keras.Model(inputs, logits, name=f"music_{args.dataset}_{args.cell}")
     reduction = "sum" if args.loss_reduction == "sum" else "mean_with_sample_weight"

@@ -87,7 +87,7 @@ def build_model(args, task):
     if args.pe != "none":
         x = layers.PositionalEncoding(args.pe, merge=args.pe_merge, max_length=task.input_length,
                                       seed=args.seed, name="positional_encoding")(x)
-    h = keras.layers.RNN(_cells.build_cell(args), return_sequences=True, name="rnn")(x)
+    h = _cells.build_rnn(args, return_sequences=True)(x)
     logits = keras.layers.Dense(task.num_classes, name="readout", dtype="float32")(h)
     model = keras.Model(tokens, logits, name=f"{args.task}_{args.cell}_pe_{args.pe}")
     schedule = keras.optimizers.schedules.CosineDecay(

@@ -2,9 +2,14 @@
 
 Everything outside this package is portable Keras 3 code. Each backend file
 offers optional fast paths; every one has a portable fallback elsewhere in the
-package that gives the same numbers (checked in ``tests/test_backend.py``).
+package that gives the same numbers (checked in ``tests/test_parametrizations.py``
+and ``tests/test_rnn_layer.py``).
 
 * ``native_expm(x)``: the framework's own matrix exponential, or ``None``.
+* ``scan_steps(step, xs, states, constants, return_sequences)``: the
+  time loop of ``keras_rnnzoo.layers.RNN`` (a lean eager loop on torch,
+  ``jax.lax.scan``, ``tf.while_loop``), or ``None``; the fallback is
+  ``keras.layers.RNN``'s own loop.
 * ``keras_internals``: the single place that leans on Keras internals.
 """
 
@@ -22,5 +27,6 @@ else:  # numpy / openvino: portable code only.
     _impl = None
 
 native_expm = getattr(_impl, "native_expm", None)
+scan_steps = getattr(_impl, "scan_steps", None)
 
-__all__ = ["native_expm"]
+__all__ = ["native_expm", "scan_steps"]

@@ -5,4 +5,32 @@
 ``keras_rnnzoo.parametrizations.expm``, which compiles and differentiates.
 """
 
+import tensorflow as tf
+
 native_expm = None
+
+
+def scan_steps(step, xs, states, constants, return_sequences):
+    """``tf.while_loop`` over time; inputs and outputs in ``TensorArray``s.
+
+    Same contract as the torch version. The per-step input is read from a
+    ``TensorArray`` (not sliced from the (T, batch, F) tensor: the gradient of
+    a slice is a full-size tensor per step, O(T^2) in the backward pass).
+    Inside ``tf.function`` (``fit``) this is one graph loop, which XLA
+    compiles under ``jit_compile=True``; it needs the static trip count.
+    """
+    time_major = tf.transpose(xs, [1, 0, 2])
+    steps = time_major.shape[0] if time_major.shape[0] is not None else tf.shape(xs)[1]
+    inputs = tf.TensorArray(xs.dtype, size=steps).unstack(time_major)
+
+    def body(t, last, states, *outputs):
+        output, new_states = step(inputs.read(t), states, constants)
+        return (t + 1, output, list(new_states)) + tuple(o.write(t, output) for o in outputs)
+
+    loop_vars = (tf.constant(0), tf.zeros_like(states[0]), list(states))
+    if return_sequences:
+        loop_vars += (tf.TensorArray(states[0].dtype, size=steps),)
+    result = tf.while_loop(lambda t, *_: t < steps, body, loop_vars, maximum_iterations=steps,
+                           parallel_iterations=32, swap_memory=True)
+    outputs = tf.transpose(result[3].stack(), [1, 0, 2]) if return_sequences else None
+    return result[1], outputs, result[2]

@@ -47,6 +47,8 @@ class ZooCell(keras.layers.Layer):
 
     num_states = 1
     _extra_initializers = ()
+    # Cells without an input bias leave this None.
+    bias = None
     # Names of the (units, units) gate blocks of ``recurrent_kernel``, in order.
     block_names = ("hh",)
 
@@ -90,6 +92,28 @@ class ZooCell(keras.layers.Layer):
         w = ops.cast(ops.convert_to_tensor(self.recurrent_kernel), "float32")
         n = self.units
         return {name: w[:, j * n:(j + 1) * n] for j, name in enumerate(self.block_names)}
+
+    # --- the step split shared by keras.layers.RNN and keras_rnnzoo.layers.RNN ---
+    def project_inputs(self, inputs):
+        """x W_x (+ b): the part of the update that does not read the state.
+
+        Works on one step (batch, d) or on a whole sequence (batch, T, d), so
+        ``keras_rnnzoo.layers.RNN`` computes it for all time steps in one
+        matmul before the loop.
+        """
+        a = ops.matmul(inputs, self.kernel)
+        return a if self.bias is None else a + self.bias
+
+    def sequence_constants(self):
+        """Per-sequence tensors the step needs (orthogonal maps, ...): {} here."""
+        return {}
+
+    def step(self, projected, states, constants):
+        """One recurrent step from ``project_inputs``' output: (output, new_states)."""
+        raise NotImplementedError
+
+    def call(self, inputs, states, training=False):
+        return self.step(self.project_inputs(inputs), states, self.sequence_constants())
 
     def get_initial_state(self, batch_size=None):
         return [

@@ -154,10 +154,10 @@ class ASRNNCell(OrthogonalRecurrentCell):
         }
         return {k: ops.cast(v, self.compute_dtype) for k, v in constants.items()}
 
-    def call(self, inputs, states, training=False):
+    def step(self, projected, states, constants):
         h, wrap = split_state(states)
-        c = self.sequence_constants()
-        a = ops.matmul(inputs, self.kernel) + self.bias + ops.matmul(h, c["recurrent"])
+        c = constants
+        a = projected + ops.matmul(h, c["recurrent"])
         h = ops.matmul(ops.tanh(ops.matmul(a, c["to_saturation"])), c["from_saturation"])
         return h, wrap(h)
 

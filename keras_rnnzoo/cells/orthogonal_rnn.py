@@ -134,12 +134,9 @@ class OrthogonalRNNCell(OrthogonalRecurrentCell):
     def compute_sequence_constants(self):
         return {"recurrent": ops.cast(self.recurrent_matrix(), self.compute_dtype)}
 
-    def call(self, inputs, states, training=False):
+    def step(self, projected, states, constants):
         h, wrap = split_state(states)
-        c = self.sequence_constants()
-        a = ops.matmul(inputs, self.kernel) + ops.matmul(h, c["recurrent"])
-        if self.use_bias:
-            a = a + self.bias
+        a = projected + ops.matmul(h, constants["recurrent"])
         h = modrelu(a, self.modrelu_bias) if self.activation is None else self.activation(a)
         return h, wrap(h)
 

@@ -1,16 +1,14 @@
 """GRU with spectral clipping of the candidate matrix (Kanai et al. 2017)."""
 
 import keras
-from keras import ops
 
-from keras_rnnzoo.cells._base import ZooCell
 from keras_rnnzoo.cells._base import project_now
-from keras_rnnzoo.cells._base import split_state
+from keras_rnnzoo.cells.baselines import GRUCell
 from keras_rnnzoo.constraints import SpectralClip
 
 
 @keras.saving.register_keras_serializable(package="keras_rnnzoo")
-class SpectralGRUCell(ZooCell):
+class SpectralGRUCell(GRUCell):
     """GRU whose candidate matrix W_hh is kept at sigma_1(W_hh) <= 2 - delta.
 
     Update equations (column vectors; reset applied before W_hh)::
@@ -26,9 +24,10 @@ class SpectralGRUCell(ZooCell):
     1/2 I + 1/4 W_hh, contractive while ||W_hh||_2 < 2; crossing 2 is the
     bifurcation that produces exploding gradients.
 
-    This is ``keras.layers.GRUCell(reset_after=False)`` (same weight layout:
+    This is the zoo's ``GRUCell(reset_after=False)``, i.e.
+    ``keras.layers.GRUCell(reset_after=False)`` (same weight layout:
     ``kernel`` (d, 3H), ``recurrent_kernel`` (H, 3H), blocks z, r, h~, and
-    ``bias`` (3H,) with ``use_bias=True``) plus the constraint
+    ``bias`` (3H,) with ``use_bias=True``), plus the constraint
     ``constraints.SpectralClip(2 - delta, num_blocks=3, blocks=[2])`` on
     ``recurrent_kernel``: the block stores W_hh^T, whose singular values are
     those of W_hh. The constraint skips the SVD on steps where a cheap upper
@@ -51,6 +50,7 @@ class SpectralGRUCell(ZooCell):
         kernel_initializer: default ``"glorot_uniform"``.
         recurrent_initializer: default ``"orthogonal"``.
         bias_initializer: default ``"zeros"``.
+        kernel_constraint: optional constraint on the input kernel.
         **kwargs: ``keras.layers.Layer`` arguments.
 
     Call arguments:
@@ -71,62 +71,39 @@ class SpectralGRUCell(ZooCell):
         Recurrent Units", NeurIPS 2017.
     """
 
-    block_names = ("z", "r", "h")
-
-    def __init__(self, units, delta=0.2, use_bias=False, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", **kwargs):
-        super().__init__(units, kernel_initializer=kernel_initializer,
-                         recurrent_initializer=recurrent_initializer,
-                         bias_initializer=bias_initializer, **kwargs)
+    def __init__(self, units, delta=0.2, use_bias=False, **kwargs):
         if delta is not None and (isinstance(delta, bool) or not isinstance(delta, (int, float))
                                   or not 0.0 < delta < 2.0):
             raise ValueError(
                 f"`delta` must be a number in (0, 2) (singular values of W_hh are clipped at "
                 f"2 - delta), or None for no clipping; got {delta!r}. The usual value is 0.2."
             )
-        self.delta = None if delta is None else float(delta)
-        self.use_bias = bool(use_bias)
+        for key in ("reset_after", "recurrent_constraint"):
+            if kwargs.pop(key, None) is not None:
+                raise ValueError(
+                    f"SpectralGRUCell fixes `{key}` (reset before W_hh, clipped by `delta`); "
+                    f"remove the argument, or use keras_rnnzoo.cells.GRUCell.")
+        delta = None if delta is None else float(delta)
+        constraint = None if delta is None else SpectralClip(2.0 - delta, num_blocks=3, blocks=[2])
+        super().__init__(units, reset_after=False, use_bias=use_bias,
+                         recurrent_constraint=constraint, **kwargs)
+        self.delta = delta
 
     @property
     def max_singular_value(self):
         return None if self.delta is None else 2.0 - self.delta
 
     def build(self, input_shape):
-        self.check_step_input_shape(input_shape)
-        h = self.units
-        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], 3 * h),
-                                      initializer=self.kernel_initializer)
-        constraint = None
-        if self.delta is not None:
-            constraint = SpectralClip(self.max_singular_value, num_blocks=3, blocks=[2])
-        self.recurrent_kernel = self.add_weight(
-            name="recurrent_kernel", shape=(h, 3 * h),
-            initializer=self.recurrent_initializer, constraint=constraint)
+        super().build(input_shape)
         project_now(self.recurrent_kernel)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(name="bias", shape=(3 * h,),
-                                        initializer=self.bias_initializer)
 
     def candidate_matrix(self):
         """W_hh^T, the constrained (H, H) block of ``recurrent_kernel``."""
         return self.recurrent_kernel[:, 2 * self.units:]
 
-    def call(self, inputs, states, training=False):
-        h, wrap = split_state(states)
-        n = self.units
-        a_x = ops.matmul(inputs, self.kernel)
-        if self.bias is not None:
-            a_x = a_x + self.bias
-        w = self.recurrent_kernel
-        a_g = a_x[:, :2 * n] + ops.matmul(h, w[:, :2 * n])
-        z = ops.sigmoid(a_g[:, :n])
-        r = ops.sigmoid(a_g[:, n:])
-        cand = ops.tanh(a_x[:, 2 * n:] + ops.matmul(r * h, w[:, 2 * n:]))
-        h = z * h + (1.0 - z) * cand
-        return h, wrap(h)
-
     def get_config(self):
         config = super().get_config()
-        config.update({"delta": self.delta, "use_bias": self.use_bias})
+        for key in ("reset_after", "recurrent_constraint"):
+            config.pop(key)
+        config["delta"] = self.delta
         return config

@@ -3,10 +3,10 @@
 import keras
 from keras import ops
 
-from keras_rnnzoo.cells._base import ZooCell
 from keras_rnnzoo.cells._base import check_choice
 from keras_rnnzoo.cells._base import project_now
-from keras_rnnzoo.cells._base import split_state
+from keras_rnnzoo.cells.baselines import LSTMCell
+from keras_rnnzoo.cells.baselines import RNNCell
 from keras_rnnzoo.constraints import SpectralClip
 from keras_rnnzoo.constraints import StableLSTMProjection
 from keras_rnnzoo.initializers import TorchUniform
@@ -23,6 +23,27 @@ def _torch_defaults(units):
             "bias_initializer": TorchUniform(fan=units, terms=2)}
 
 
+def _reject_fixed(name, kwargs, keys):
+    for key in keys:
+        if kwargs.get(key) is not None:
+            raise ValueError(f"{name} sets `{key}` itself; remove the argument, or use the "
+                             "plain baseline cell (keras_rnnzoo.cells.RNNCell / LSTMCell).")
+
+
+def _without(config, keys):
+    return {k: v for k, v in config.items() if k not in keys}
+
+
+def _projections(constrain, axis, recurrent_scales, input_forget_scale):
+    """(kernel, recurrent) constraints of the stable LSTM (None, None if off)."""
+    if not constrain:
+        return None, None
+    kernel = None
+    if input_forget_scale is not None:
+        kernel = StableLSTMProjection(scales=(None, input_forget_scale, None, None), axis=axis)
+    return kernel, StableLSTMProjection(scales=recurrent_scales, axis=axis)
+
+
 def _with_defaults(units, kwargs):
     for key, value in _torch_defaults(units).items():
         if kwargs.get(key) is None:
@@ -31,7 +52,7 @@ def _with_defaults(units, kwargs):
 
 
 @keras.saving.register_keras_serializable(package="keras_rnnzoo")
-class StableRNNCell(ZooCell):
+class StableRNNCell(RNNCell):
     """Stable (contractive) tanh RNN: sigma_max(W_hh) <= lambda after every step.
 
     Update equation (PyTorch ``nn.RNN``)::
@@ -82,48 +103,32 @@ class StableRNNCell(ZooCell):
     """
 
     def __init__(self, units, max_singular_value=1.0, constrain=True, use_bias=True, **kwargs):
-        super().__init__(units, **_with_defaults(units, kwargs))
         if isinstance(max_singular_value, bool) or not isinstance(
                 max_singular_value, (int, float)) or not max_singular_value > 0:
             raise ValueError(
                 f"`max_singular_value` (lambda) must be a number > 0; got "
                 f"{max_singular_value!r}. Use 1.0 (the paper) or less for a strict contraction."
             )
+        _reject_fixed(type(self).__name__, kwargs, ("activation", "recurrent_constraint"))
+        constraint = SpectralClip(float(max_singular_value)) if constrain else None
+        super().__init__(units, activation="tanh", use_bias=bool(use_bias),
+                         recurrent_constraint=constraint, **_with_defaults(units, kwargs))
         self.max_singular_value = float(max_singular_value)
         self.constrain = bool(constrain)
-        self.use_bias = bool(use_bias)
 
     def build(self, input_shape):
-        self.check_step_input_shape(input_shape)
-        h = self.units
-        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], h),
-                                      initializer=self.kernel_initializer)
-        self.recurrent_kernel = self.add_weight(
-            name="recurrent_kernel", shape=(h, h), initializer=self.recurrent_initializer,
-            constraint=SpectralClip(self.max_singular_value) if self.constrain else None)
+        super().build(input_shape)
         project_now(self.recurrent_kernel)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(name="bias", shape=(h,),
-                                        initializer=self.bias_initializer)
-
-    def call(self, inputs, states, training=False):
-        h, wrap = split_state(states)
-        a = ops.matmul(inputs, self.kernel) + ops.matmul(h, self.recurrent_kernel)
-        if self.bias is not None:
-            a = a + self.bias
-        h = ops.tanh(a)
-        return h, wrap(h)
 
     def get_config(self):
-        config = super().get_config()
+        config = _without(super().get_config(), ("activation", "recurrent_constraint"))
         config.update({"max_singular_value": self.max_singular_value,
-                       "constrain": self.constrain, "use_bias": self.use_bias})
+                       "constrain": self.constrain})
         return config
 
 
 @keras.saving.register_keras_serializable(package="keras_rnnzoo")
-class StableLSTMCell(ZooCell):
+class StableLSTMCell(LSTMCell):
     """LSTM kept stable by Miller & Hardt's block L1 normalisation.
 
     Update equations (Keras block order input, forget, candidate, output)::
@@ -182,50 +187,33 @@ class StableLSTMCell(ZooCell):
         (arXiv:1805.10369), section 4 and appendix.
     """
 
-    num_states = 2
-    block_names = ("i", "f", "u", "o")
+    _fixed = ("unit_forget_bias", "kernel_constraint", "recurrent_constraint")
 
     def __init__(self, units, axis="author", recurrent_scales=AUTHOR_SCALES,
                  input_forget_scale=AUTHOR_INPUT_FORGET_SCALE, forget_bias=0.0,
                  constrain=True, **kwargs):
-        super().__init__(units, **_with_defaults(units, kwargs))
         check_choice("axis", axis, ("author", "linf"),
                      "'author' normalises as the author's code, 'linf' as the paper's text.")
-        self.axis = axis
         if isinstance(recurrent_scales, str) or len(recurrent_scales) != 4:
             raise ValueError(
                 f"`recurrent_scales` needs one L1 constant per LSTM block (input, forget, "
                 f"candidate, output); got {recurrent_scales!r}. The author's values are "
                 f"{AUTHOR_SCALES}."
             )
+        _reject_fixed(type(self).__name__, kwargs, self._fixed)
+        # Validates the scales now, not at build time.
+        projections = _projections(constrain, axis, recurrent_scales, input_forget_scale)
+        super().__init__(units, unit_forget_bias=False, kernel_constraint=projections[0],
+                         recurrent_constraint=projections[1], **_with_defaults(units, kwargs))
+        self.axis = axis
         self.recurrent_scales = tuple(recurrent_scales)
         self.input_forget_scale = input_forget_scale
         self.forget_bias = float(forget_bias)
         self.constrain = bool(constrain)
-        # Validates the scales now, not at build time.
-        self._projections()
-
-    def _projections(self):
-        if not self.constrain:
-            return None, None
-        kernel = None
-        if self.input_forget_scale is not None:
-            kernel = StableLSTMProjection(scales=(None, self.input_forget_scale, None, None),
-                                          axis=self.axis)
-        return kernel, StableLSTMProjection(scales=self.recurrent_scales, axis=self.axis)
 
     def build(self, input_shape):
-        self.check_step_input_shape(input_shape)
+        super().build(input_shape)
         h = self.units
-        kernel_constraint, recurrent_constraint = self._projections()
-        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], 4 * h),
-                                      initializer=self.kernel_initializer,
-                                      constraint=kernel_constraint)
-        self.recurrent_kernel = self.add_weight(name="recurrent_kernel", shape=(h, 4 * h),
-                                                initializer=self.recurrent_initializer,
-                                                constraint=recurrent_constraint)
-        self.bias = self.add_weight(name="bias", shape=(4 * h,),
-                                    initializer=self.bias_initializer)
         if self.forget_bias:
             offset = ops.concatenate([ops.zeros((h,)), ops.full((h,), self.forget_bias),
                                       ops.zeros((2 * h,))])
@@ -233,16 +221,8 @@ class StableLSTMCell(ZooCell):
         project_now(self.kernel)
         project_now(self.recurrent_kernel)
 
-    def call(self, inputs, states, training=False):
-        h, c = states[0], states[1]
-        a = ops.matmul(inputs, self.kernel) + ops.matmul(h, self.recurrent_kernel) + self.bias
-        a_i, a_f, a_u, a_o = ops.split(a, 4, axis=-1)
-        c = ops.sigmoid(a_f) * c + ops.sigmoid(a_i) * ops.tanh(a_u)
-        h = ops.sigmoid(a_o) * ops.tanh(c)
-        return h, [h, c]
-
     def get_config(self):
-        config = super().get_config()
+        config = _without(super().get_config(), self._fixed)
         config.update({"axis": self.axis, "recurrent_scales": list(self.recurrent_scales),
                        "input_forget_scale": self.input_forget_scale,
                        "forget_bias": self.forget_bias, "constrain": self.constrain})

@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
-from keras_rnnzoo.cells._base import ZooCell
 from keras_rnnzoo.cells._base import check_choice
+from keras_rnnzoo.cells.baselines import _Baseline
 from keras_rnnzoo.cells._base import split_state
 from keras_rnnzoo.initializers import Chrono
 from keras_rnnzoo.initializers import TorchUniform
@@ -23,7 +23,7 @@ def refine_gate(f, r):
     return 2.0 * r * f + (1.0 - 2.0 * r) * ops.square(f)
 
 
-class _URCell(ZooCell):
+class _URCell(_Baseline):
     """Shared arguments of the UR cells: gate initialisation x refine gate."""
 
     def __init__(
@@ -37,8 +37,6 @@ class _URCell(ZooCell):
         kernel_initializer=None,
         recurrent_initializer=None,
         bias_initializer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
         **kwargs,
     ):
         torch_default = TorchUniform(fan=units) if isinstance(units, int) and units > 0 else None
@@ -71,8 +69,6 @@ class _URCell(ZooCell):
                 f"gate_init='uniform' (UGI) needs `units` >= 2; got {units!r}. Use "
                 "gate_init='standard' for a 1-unit cell."
             )
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
         self.gate_init = gate_init
         self.refine = refine
         self.refine_bias = refine_bias
@@ -93,18 +89,9 @@ class _URCell(ZooCell):
     standard_gate_bias = 0.0
 
     def build_weights(self, input_shape, blocks):
-        self.check_step_input_shape(input_shape)
-        h = self.units
-        self.kernel = self.add_weight(
-            name="kernel", shape=(input_shape[-1], blocks * h),
-            initializer=self.kernel_initializer, constraint=self.kernel_constraint)
-        self.recurrent_kernel = self.add_weight(
-            name="recurrent_kernel", shape=(h, blocks * h),
-            initializer=self.recurrent_initializer, constraint=self.recurrent_constraint)
-        self.bias = self.add_weight(
-            name="bias", shape=(blocks * h,), initializer=self.bias_initializer)
+        super().build_weights(input_shape, blocks)
         self.gate_bias = self.add_weight(
-            name="gate_bias", shape=(h,), initializer=self.gate_bias_initializer(),
+            name="gate_bias", shape=(self.units,), initializer=self.gate_bias_initializer(),
             trainable=self.gate_bias_trainable)
 
     def get_config(self):
@@ -115,8 +102,6 @@ class _URCell(ZooCell):
             "refine_bias": self.refine_bias,
             "gate_bias_trainable": self.gate_bias_trainable,
             "max_timescale": self.max_timescale,
-            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
         })
         return config
 
@@ -236,9 +221,9 @@ class URLSTMCell(_URCell):
     def build(self, input_shape):
         self.build_weights(input_shape, 4)
 
-    def call(self, inputs, states, training=False):
+    def step(self, projected, states, constants):
         h, c = states[0], states[1]
-        a = ops.matmul(inputs, self.kernel) + ops.matmul(h, self.recurrent_kernel) + self.bias
+        a = projected + ops.matmul(h, self.recurrent_kernel)
         a_f, a_r, a_u, a_o = ops.split(a, 4, axis=-1)
         f = ops.sigmoid(a_f + self.gate_bias)
         second = ops.sigmoid(a_r + self.second_gate_offset * self.gate_bias)
@@ -344,16 +329,22 @@ class URGRUCell(_URCell):
     def build(self, input_shape):
         self.build_weights(input_shape, self.num_blocks)
 
-    def call(self, inputs, states, training=False):
+    def sequence_constants(self):
+        """The gate and candidate column blocks of ``recurrent_kernel``, sliced
+        once per forward pass (a slice inside the loop costs a full-size
+        gradient per step)."""
+        n = self.units
+        w = self.recurrent_kernel
+        return {"gates": w[:, :-n], "candidate": w[:, -n:]}
+
+    def step(self, a_x, states, constants):
         h, wrap = split_state(states)
         n = self.units
-        a_x = ops.matmul(inputs, self.kernel) + self.bias
-        w = self.recurrent_kernel
         # The gates see h_{t-1} directly (one matmul); the candidate sees s * h.
-        a_g = a_x[:, :-n] + ops.matmul(h, w[:, :-n])
+        a_g = a_x[:, :-n] + ops.matmul(h, constants["gates"])
         f = ops.sigmoid(a_g[:, :n] + self.gate_bias)
         s = ops.sigmoid(a_g[:, n:2 * n])
-        cand = ops.tanh(a_x[:, -n:] + ops.matmul(s * h, w[:, -n:]))
+        cand = ops.tanh(a_x[:, -n:] + ops.matmul(s * h, constants["candidate"]))
         if self.refine:
             offset = -self.gate_bias if self.refine_bias == "tied" else 0.0
             g = refine_gate(f, ops.sigmoid(a_g[:, 2 * n:] + offset))

@@ -1,0 +1,461 @@
+"""Speed of every zoo cell on every backend, against plain PyTorch and Keras' own layers.
+
+    python benchmarks/speed.py --quick            # T=200, H=128: a few minutes on 2 cores
+    python benchmarks/speed.py                    # T in {200, 1000} x H in {128, 512}
+    python benchmarks/speed.py --device-label "H200" --precision bf16   # on a GPU
+
+One worker process per backend (``KERAS_BACKEND`` is read at import) times,
+for each (T, H) at batch 128 and input size 10:
+
+* every zoo cell in ``keras_rnnzoo.layers.RNN`` (the fast path) and in
+  ``keras.layers.RNN`` (Keras' loop: the fallback), + Dense, Adam, MSE:
+  a train step (``train_on_batch``: forward, backward, update) and
+  inference (``predict_on_batch``);
+* Keras' built-in ``SimpleRNN``, ``LSTM`` and ``GRU`` layers;
+* for asRNN, the same train step with W, D U_f^T and U_f D^-1 as three plain
+  trainable matrices (no expm, no inverse): the difference is what the
+  orthogonal parametrisation costs (forward and backward).
+
+A torch worker times the same maths written in plain PyTorch
+(``benchmarks/torch_cells.py``, the way the papers' code runs) and
+``torch.nn.RNN/LSTM/GRU``. Each entry is the median of ``--repeats`` timed
+steps after two warm-up steps (compilation included in warm-up), with the
+peak memory (CPU: the process' resident-set growth from before the model
+was built, sampled every 2 ms -- approximate, freed memory of earlier
+entries may be reused; GPU: the framework's peak device memory). Writes
+``benchmarks/results/speed[_quick].json`` and ``.md``, with the thread
+count and the load average before and after: compare only ratios taken in
+one run.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, REPO)
+from training._common import set_threads  # noqa: E402
+
+BATCH, INPUT_DIM = 128, 10
+ZOO = ["ASRNNCell", "OrthogonalRNNCell", "URLSTMCell", "URGRUCell", "SpectralGRUCell",
+       "StableRNNCell", "StableLSTMCell", "RNNCell", "LSTMCell", "GRUCell"]
+FAMILIES = ("RNN", "LSTM", "GRU")
+
+
+# --- measurement ------------------------------------------------------------------
+class PeakMemory:
+    """Peak RSS growth (MB) while active, sampled every 2 ms from /proc."""
+
+    def __init__(self):
+        self.base = self._rss()
+        self.peak = self.base
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _rss():
+        try:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except OSError:
+            return float("nan")
+
+    def _run(self):
+        while not self._stop.wait(0.002):
+            self.peak = max(self.peak, self._rss())
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth_mb(self):
+        return self.peak - self.base
+
+
+def timed(fn, repeats, sync=lambda: None):
+    """Median seconds of ``fn`` after two warm-up calls."""
+    for _ in range(2):
+        fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2]
+
+
+# --- keras worker -----------------------------------------------------------------
+def keras_worker(args):
+    import keras
+    import numpy as np
+
+    from keras_rnnzoo import cells
+    from keras_rnnzoo import layers
+
+    backend = keras.backend.backend()
+    set_threads(backend, args.threads)
+    if args.precision == "bf16":
+        keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    gpu_peak = _gpu_peak_reader(backend)
+
+    class FreeMatrixASRNN(cells.ASRNNCell):
+        """asRNN's step on free matrices: the cost of the step without the parametrisation."""
+
+        def build(self, input_shape):
+            super().build(input_shape)
+            self.free = {
+                key: self.add_weight(name=f"free_{key}", shape=tuple(value.shape),
+                                     initializer=lambda shape, dtype=None, v=value:
+                                     keras.ops.cast(v, dtype))
+                for key, value in self.compute_sequence_constants().items()}
+
+        def sequence_constants(self):
+            return dict(self.free)
+
+        def begin_sequence(self):
+            pass
+
+    def measure(name, make_layer, steps, hidden, variant):
+        keras.utils.set_random_seed(0)
+        memory = PeakMemory().__enter__()  # from before the model is built
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(BATCH, steps, INPUT_DIM)).astype("float32")
+        y = rng.normal(size=(BATCH, INPUT_DIM)).astype("float32")
+        layer = make_layer()
+        inp = keras.Input((steps, INPUT_DIM))
+        model = keras.Model(inp, keras.layers.Dense(INPUT_DIM, dtype="float32")(layer(inp)))
+        model.compile(keras.optimizers.Adam(1e-3), "mse")
+        row = {"backend": backend, "impl": variant, "cell": name, "T": steps, "H": hidden}
+        for mode, fn in (("train", lambda: model.train_on_batch(x, y)),
+                         ("infer", lambda: model.predict_on_batch(x))):
+            gpu_peak(reset=True)
+            row[f"{mode}_s"] = timed(fn, args.repeats)
+            row[f"{mode}_mem_mb"] = gpu_peak() or memory.growth_mb
+        memory.__exit__()
+        row["path"] = getattr(layer, "last_path", None)
+        print(json.dumps(row), flush=True)
+
+    for steps, hidden in args.configs:
+        for name in args.cells:
+            make_cell = lambda n=name, h=hidden: getattr(cells, n)(h)  # noqa: E731
+            measure(name, lambda: layers.RNN(make_cell(), hoist_inputs=args.hoist_inputs),
+                    steps, hidden, "zoo")
+            if args.fallback:
+                measure(name, lambda: keras.layers.RNN(make_cell()), steps, hidden,
+                        "keras.layers.RNN")
+            if name == "ASRNNCell":
+                measure(name, lambda h=hidden: layers.RNN(
+                    FreeMatrixASRNN(h), hoist_inputs=args.hoist_inputs), steps, hidden,
+                    "zoo, free matrices")
+        if args.keras_builtins:
+            for family in FAMILIES:
+                layer_cls = {"RNN": keras.layers.SimpleRNN, "LSTM": keras.layers.LSTM,
+                             "GRU": keras.layers.GRU}[family]
+                measure(family, lambda c=layer_cls, h=hidden: c(h), steps, hidden,
+                        "keras built-in")
+
+
+def _gpu_peak_reader(backend):
+    """fn(reset=False) -> peak device memory in MB since the last reset, or None on CPU."""
+    if backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            def read(reset=False):
+                if reset:
+                    torch.cuda.reset_peak_memory_stats()
+                    return None
+                torch.cuda.synchronize()
+                return torch.cuda.max_memory_allocated() / 2**20
+            return read
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        if device.platform == "gpu":
+            def read(reset=False):
+                stats = device.memory_stats() or {}
+                return None if reset else stats.get("peak_bytes_in_use", 0) / 2**20
+            return read
+    return lambda reset=False: None
+
+
+# --- torch worker -----------------------------------------------------------------
+def torch_worker(args):
+    import torch
+
+    sys.path.insert(0, HERE)
+    import torch_cells
+
+    set_threads("torch", args.threads)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    autocast = (torch.autocast(device, dtype=torch.bfloat16) if args.precision == "bf16"
+                else torch.autocast(device, enabled=False))
+
+    def measure(name, impl, module, steps, hidden):
+        torch.manual_seed(0)
+        memory = PeakMemory().__enter__()
+        module = module.to(device)
+        x = torch.randn(BATCH, steps, INPUT_DIM, device=device)
+        y = torch.randn(BATCH, INPUT_DIM, device=device)
+        head = torch.nn.Linear(hidden, INPUT_DIM).to(device)
+        params = list(module.parameters()) + list(head.parameters())
+        opt = torch.optim.Adam(params, 1e-3)
+
+        def forward():
+            with autocast:
+                out = module(x)
+                out = out[0][:, -1] if isinstance(out, tuple) else out
+                return head(out.float())
+
+        def train():
+            opt.zero_grad()
+            loss = ((forward() - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+
+        def infer():
+            with torch.no_grad():
+                forward()
+
+        row = {"backend": "torch", "impl": impl, "cell": name, "T": steps, "H": hidden}
+        for mode, fn in (("train", train), ("infer", infer)):
+            if device == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            row[f"{mode}_s"] = timed(fn, args.repeats, sync)
+            row[f"{mode}_mem_mb"] = (torch.cuda.max_memory_allocated() / 2**20
+                                     if device == "cuda" else memory.growth_mb)
+        memory.__exit__()
+        print(json.dumps(row), flush=True)
+
+    for steps, hidden in args.configs:
+        done = set()
+        for name in args.cells:
+            module_cls = torch_cells.PLAIN[name]
+            if module_cls not in done:
+                done.add(module_cls)
+                measure(module_cls.__name__, "plain PyTorch", module_cls(INPUT_DIM, hidden),
+                        steps, hidden)
+        for family in FAMILIES:
+            native = getattr(torch.nn, family)(INPUT_DIM, hidden, batch_first=True)
+            measure(family, "torch.nn", native, steps, hidden)
+
+
+# --- orchestration and report -------------------------------------------------------
+def run_worker(kind, backend, args, env_extra=None):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--repeats",
+           str(args.repeats), "--threads", str(args.threads), "--precision", args.precision,
+           "--configs", json.dumps(args.configs), "--cells", ",".join(args.cells)]
+    if not args.fallback:
+        cmd.append("--no-fallback")
+    if not args.keras_builtins:
+        cmd.append("--no-keras-builtins")
+    if args.hoist_inputs:
+        cmd.append("--hoist-inputs")
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    if backend == "jax" and args.threads == 1:
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
+                            "intra_op_parallelism_threads=1").strip()
+    print(f"[speed] {kind} worker on {backend} ...", file=sys.stderr, flush=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"[speed] the {kind} worker on {backend} failed "
+                         f"(exit {proc.returncode}); its error is above")
+    return rows
+
+
+def versions():
+    import importlib.metadata as md
+
+    out = {}
+    for pkg in ("keras", "torch", "jax", "tensorflow-cpu", "tensorflow"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def _find(rows, **keys):
+    for r in rows:
+        if all(r.get(k) == v for k, v in keys.items()):
+            return r
+    return None
+
+
+def _fmt(x, digits=3):
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def _ratio(a, b):
+    return None if a is None or b is None or not b else a / b
+
+
+def report(rows, meta, backends):
+    """Markdown tables: times, ratios against the targets of issue 4."""
+    import torch_cells
+
+    lines = [f"# Speed ({meta['label']})", "",
+             f"Command: `{meta['command']}`  ",
+             f"Machine: {meta['machine']}; intra-op threads {meta['threads']} (JAX: XLA's "
+             f"default unless 1); "
+             f"load average before {meta['load_before']}, after {meta['load_after']}; "
+             f"precision {meta['precision']}; hoist_inputs {meta['hoist_inputs']}; "
+             f"batch {BATCH}, input size {INPUT_DIM}; median of "
+             f"{meta['repeats']} steps after 2 warm-up steps; {meta['versions']}.", "",
+             "Times in seconds per step. *zoo* is `keras_rnnzoo.layers.RNN(cell)` (the fast "
+             "path), *Keras loop* the same cell in `keras.layers.RNN`; *plain* the same maths "
+             "in plain PyTorch (`benchmarks/torch_cells.py`, eager loop, orthogonal maps once "
+             "per batch, no weight projection after the step); *nn* the `torch.nn` layer of "
+             "the cell's family. Compare ratios only within one run.", ""]
+    for steps, hidden in meta["configs"]:
+        lines += [f"## T = {steps}, H = {hidden}", "",
+                  "| cell | " + " | ".join(f"zoo {b}" for b in backends)
+                  + " | " + " | ".join(f"Keras loop {b}" for b in backends)
+                  + " | plain | nn | zoo/plain (worst) | backend spread | zoo/nn (worst) "
+                  + "| infer zoo " + " / ".join(backends) + " | infer plain | peak MB zoo "
+                  + " / ".join(backends) + " | peak MB plain |",
+                  "|---" * (9 + 2 * len(backends)) + "|"]
+        for name in meta["cells"]:
+            zoo = [_find(rows, impl="zoo", cell=name, backend=b, T=steps, H=hidden)
+                   for b in backends]
+            loop = [_find(rows, impl="keras.layers.RNN", cell=name, backend=b, T=steps,
+                          H=hidden) for b in backends]
+            plain = _find(rows, impl="plain PyTorch", cell=torch_cells.PLAIN[name].__name__,
+                          T=steps, H=hidden)
+            nn = _find(rows, impl="torch.nn", cell=torch_cells.NATIVE[name], T=steps, H=hidden)
+            train = [r and r["train_s"] for r in zoo]
+            known = [t for t in train if t]
+            worst = max(known) if known else None
+            lines.append(
+                f"| {name} | " + " | ".join(_fmt(t) for t in train) + " | "
+                + " | ".join(_fmt(r and r["train_s"]) for r in loop) + " | "
+                + f"{_fmt(plain and plain['train_s'])} | {_fmt(nn and nn['train_s'])} | "
+                + f"{_fmt(_ratio(worst, plain and plain['train_s']), 2)} | "
+                + f"{_fmt(_ratio(worst, min(known) if known else None), 2)} | "
+                + f"{_fmt(_ratio(worst, nn and nn['train_s']), 2)} | "
+                + " / ".join(_fmt(r and r.get("infer_s")) for r in zoo) + " | "
+                + f"{_fmt(plain and plain['infer_s'])} | "
+                + " / ".join(_fmt(r and r.get("train_mem_mb"), 0) for r in zoo) + " | "
+                + f"{_fmt(plain and plain['train_mem_mb'], 0)} |")
+        lines += ["", "Keras built-in layers and `torch.nn` (train / infer s):", "",
+                  "| family | " + " | ".join(f"Keras {b}" for b in backends) + " | torch.nn |",
+                  "|---" * (2 + len(backends)) + "|"]
+        for family in FAMILIES:
+            ks = [_find(rows, impl="keras built-in", cell=family, backend=b, T=steps, H=hidden)
+                  for b in backends]
+            nn = _find(rows, impl="torch.nn", cell=family, T=steps, H=hidden)
+            lines.append(f"| {family} | " + " | ".join(
+                f"{_fmt(r and r['train_s'])} / {_fmt(r and r['infer_s'])}" for r in ks)
+                + f" | {_fmt(nn and nn['train_s'])} / {_fmt(nn and nn['infer_s'])} |")
+        frozen = [(b, _find(rows, impl="zoo, free matrices", backend=b, T=steps, H=hidden),
+                   _find(rows, impl="zoo", cell="ASRNNCell", backend=b, T=steps, H=hidden))
+                  for b in backends]
+        lines += ["", "asRNN train step, and the same step on three free matrices in place of W, "
+                  "D U_f^T and U_f D^-1 (no expm, no inverse): the difference is the orthogonal "
+                  "parametrisation's cost, forward and backward:", "",
+                  "| backend | asRNN step | on free matrices | parametrisation share |",
+                  "|---|---|---|---|"]
+        for b, fz, full in frozen:
+            share = None
+            if fz and full:
+                share = (full["train_s"] - fz["train_s"]) / full["train_s"] * 100
+            lines.append(f"| {b} | {_fmt(full and full['train_s'])} | "
+                         f"{_fmt(fz and fz['train_s'])} | {_fmt(share, 1)} % |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="T=200, H=128, 3 timed steps")
+    p.add_argument("--backends", default="torch,jax,tensorflow")
+    p.add_argument("--cells", default=",".join(ZOO))
+    p.add_argument("--repeats", type=int, default=None, help="timed steps (default 5; quick 3)")
+    p.add_argument("--configs", default=None, help='JSON list of [T, H] pairs')
+    p.add_argument("--precision", choices=("off", "bf16"), default="off")
+    p.add_argument("--threads", type=int, default=os.cpu_count(),
+                   help="intra-op threads of every framework (default: all cores)")
+    p.add_argument("--no-fallback", dest="fallback", action="store_false",
+                   help="skip the keras.layers.RNN column")
+    p.add_argument("--no-keras-builtins", dest="keras_builtins", action="store_false")
+    p.add_argument("--hoist-inputs", action="store_true",
+                   help="zoo column with layers.RNN(hoist_inputs=True)")
+    p.add_argument("--device-label", default=None, help="e.g. 'H200' for the report title")
+    p.add_argument("--output", default=None, help="output stem (default results/speed[_quick])")
+    p.add_argument("--worker", choices=("keras", "torch"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    args.cells = [c for c in args.cells.split(",") if c]
+    unknown = sorted(set(args.cells) - set(ZOO))
+    if unknown:
+        p.error(f"--cells: unknown {unknown}; choose from {','.join(ZOO)}")
+    if args.repeats is None:
+        args.repeats = 3 if args.quick else 5
+    if args.repeats < 1:
+        p.error("--repeats must be >= 1")
+    if args.threads < 1:
+        p.error("--threads must be >= 1")
+    if args.configs is not None:
+        args.configs = [tuple(c) for c in json.loads(args.configs)]
+    else:
+        args.configs = ([(200, 128)] if args.quick
+                        else [(200, 128), (200, 512), (1000, 128), (1000, 512)])
+    if args.worker == "keras":
+        return keras_worker(args)
+    if args.worker == "torch":
+        return torch_worker(args)
+
+    backends = [b for b in args.backends.split(",") if b]
+    bad = sorted(set(backends) - {"torch", "jax", "tensorflow"})
+    if bad:
+        p.error(f"--backends: unknown {bad}; use torch,jax,tensorflow")
+    load_before = os.getloadavg()
+    started = time.time()
+    rows = run_worker("torch", "torch", args)
+    for backend in backends:
+        rows += run_worker("keras", backend, args)
+    import torch
+
+    meta = {
+        "label": args.device_label or ("quick" if args.quick else "CPU"),
+        "command": "python benchmarks/speed.py " + " ".join(sys.argv[1:]),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"
+                   + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""),
+        "threads": args.threads,
+        "load_before": [round(v, 2) for v in load_before],
+        "load_after": [round(v, 2) for v in os.getloadavg()],
+        "precision": args.precision, "hoist_inputs": args.hoist_inputs,
+        "repeats": args.repeats, "configs": args.configs,
+        "cells": args.cells, "versions": versions(), "wall_s": round(time.time() - started),
+    }
+    stem = args.output or os.path.join(HERE, "results", "speed_quick" if args.quick else "speed")
+    os.makedirs(os.path.dirname(stem) or ".", exist_ok=True)
+    sys.path.insert(0, HERE)
+    for path, text in ((stem + ".json", json.dumps({"meta": meta, "rows": rows}, indent=1)),
+                       (stem + ".md", report(rows, meta, backends))):
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write(text + ("\n" if not text.endswith("\n") else ""))
+        os.replace(tmp, path)
+    print(f"wrote {stem}.md and {stem}.json ({meta['wall_s']} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""The zoo's baseline cells: tanh RNN, LSTM and GRU with Keras' weight layout.
+
+They compute exactly what ``keras.layers.SimpleRNNCell``, ``LSTMCell`` and
+``GRUCell`` compute, with the same weight names, shapes and default
+initialisers (weights load across), but split into ``project_inputs`` and
+``step`` so that ``keras_rnnzoo.layers.RNN`` runs them on its fast path --
+the leaderboard's baselines then never pay Keras' slow torch loop. The
+stable and spectrally clipped cells build on them.
+"""
+
+import keras
+from keras import ops
+
+from keras_rnnzoo.cells._base import ZooCell
+from keras_rnnzoo.cells._base import split_state
+
+
+class _Baseline(ZooCell):
+    """Arguments shared by the baselines: bias switch and weight constraints."""
+
+    def __init__(self, units, use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_constraint=None, recurrent_constraint=None, **kwargs):
+        super().__init__(units, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer,
+                         bias_initializer=bias_initializer, **kwargs)
+        if not isinstance(use_bias, bool):
+            raise ValueError(f"`use_bias` must be True or False; got {use_bias!r}.")
+        self.use_bias = use_bias
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
+
+    def build_weights(self, input_shape, blocks, bias_shape=None, bias_initializer=None):
+        self.check_step_input_shape(input_shape)
+        h = self.units
+        self.kernel = self.add_weight(
+            name="kernel", shape=(input_shape[-1], blocks * h),
+            initializer=self.kernel_initializer, constraint=self.kernel_constraint)
+        self.recurrent_kernel = self.add_weight(
+            name="recurrent_kernel", shape=(h, blocks * h),
+            initializer=self.recurrent_initializer, constraint=self.recurrent_constraint)
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias", shape=bias_shape or (blocks * h,),
+                initializer=bias_initializer or self.bias_initializer)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "use_bias": self.use_bias,
+            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
+        })
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_rnnzoo")
+class RNNCell(_Baseline):
+    """Elman RNN cell (``keras.layers.SimpleRNNCell``'s maths and weights)::
+
+        h_t = act(x_t W_x + b + h_{t-1} W_h)
+
+    Weights: ``kernel`` (d, H), ``recurrent_kernel`` (H, H), ``bias`` (H,).
+    Defaults as Keras (Glorot-uniform, orthogonal, zeros); PyTorch's
+    ``nn.RNN`` initialisation is ``initializers.TorchUniform(fan=units)`` for
+    all three.
+
+    Args:
+        units: hidden size H.
+        activation: default ``"tanh"``.
+        use_bias: default True.
+        kernel_initializer, recurrent_initializer, bias_initializer,
+        kernel_constraint, recurrent_constraint: as in Keras.
+        **kwargs: ``keras.layers.Layer`` arguments.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_rnnzoo.cells import RNNCell
+        >>> from keras_rnnzoo.layers import RNN
+        >>> RNN(RNNCell(16))(np.zeros((2, 5, 3), "float32")).shape
+        (2, 16)
+
+    Reference:
+        Elman, "Finding Structure in Time", Cognitive Science 14 (1990).
+    """
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        super().__init__(units, **kwargs)
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        self.build_weights(input_shape, 1)
+
+    def step(self, projected, states, constants):
+        h, wrap = split_state(states)
+        h = self.activation(projected + ops.matmul(h, self.recurrent_kernel))
+        return h, wrap(h)
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = keras.activations.serialize(self.activation)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_rnnzoo")
+class LSTMCell(_Baseline):
+    """LSTM cell (``keras.layers.LSTMCell``'s maths and weights)::
+
+        [a_i, a_f, a_u, a_o] = x_t W_x + b + h_{t-1} W_h     Keras block order
+        c_t = sigma(a_f) * c_{t-1} + sigma(a_i) * tanh(a_u)
+        h_t = sigma(a_o) * tanh(c_t)
+
+    Weights: ``kernel`` (d, 4H), ``recurrent_kernel`` (H, 4H), ``bias``
+    (4H,). ``unit_forget_bias=True`` (Keras' default) starts the forget block
+    of the bias at 1 (Jozefowicz et al. 2015). PyTorch's ``nn.LSTM`` has
+    the gate order i, f, g, o too, so its weights map block by block
+    (transpose, and add its two biases).
+
+    Args:
+        units: hidden size H.
+        unit_forget_bias: default True.
+        use_bias, kernel_initializer, recurrent_initializer,
+        bias_initializer, kernel_constraint, recurrent_constraint: as in Keras.
+        **kwargs: ``keras.layers.Layer`` arguments.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_rnnzoo.cells import LSTMCell
+        >>> from keras_rnnzoo.layers import RNN
+        >>> RNN(LSTMCell(16))(np.zeros((2, 5, 3), "float32")).shape
+        (2, 16)
+
+    Reference:
+        Hochreiter & Schmidhuber, "Long Short-Term Memory", Neural
+        Computation 9 (1997), with the forget gate of Gers et al. (2000).
+    """
+
+    num_states = 2
+    block_names = ("i", "f", "u", "o")
+
+    def __init__(self, units, unit_forget_bias=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _forget_one_bias(self, shape, dtype=None):
+        h = self.units
+        return ops.concatenate([
+            self.bias_initializer((h,), dtype=dtype), ops.ones((h,), dtype=dtype),
+            self.bias_initializer((2 * h,), dtype=dtype)])
+
+    def build(self, input_shape):
+        self.build_weights(input_shape, 4, bias_initializer=(
+            self._forget_one_bias if self.unit_forget_bias else None))
+
+    def step(self, projected, states, constants):
+        h, c = states[0], states[1]
+        a = projected + ops.matmul(h, self.recurrent_kernel)
+        a_i, a_f, a_u, a_o = ops.split(a, 4, axis=-1)
+        c = ops.sigmoid(a_f) * c + ops.sigmoid(a_i) * ops.tanh(a_u)
+        h = ops.sigmoid(a_o) * ops.tanh(c)
+        return h, [h, c]
+
+    def get_config(self):
+        config = super().get_config()
+        config["unit_forget_bias"] = self.unit_forget_bias
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_rnnzoo")
+class GRUCell(_Baseline):
+    """GRU cell (``keras.layers.GRUCell``'s maths and weights).
+
+    Blocks in Keras' order update z, reset r, candidate. With
+    ``reset_after=True`` (default; the form of PyTorch's ``nn.GRU`` and
+    cuDNN), ``bias`` is (2, 3H): row 0 for the input, row 1 for the
+    recurrent projection::
+
+        [x_z, x_r, x_h] = x_t W_x + b_x,   [u_z, u_r, u_h] = h_{t-1} W_h + b_h
+        z_t = sigma(x_z + u_z),  r_t = sigma(x_r + u_r)
+        h~_t = tanh(x_h + r_t * u_h)
+        h_t = z_t * h_{t-1} + (1 - z_t) * h~_t
+
+    With ``reset_after=False`` (Cho et al. 2014; ``bias`` (3H,)) the reset
+    gate acts before the candidate matrix: h~_t = tanh(x_h + (r_t * h_{t-1})
+    W_hh) -- the form ``SpectralGRUCell`` constrains.
+
+    Args:
+        units: hidden size H.
+        reset_after: default True.
+        use_bias, kernel_initializer, recurrent_initializer,
+        bias_initializer, kernel_constraint, recurrent_constraint: as in Keras.
+        **kwargs: ``keras.layers.Layer`` arguments.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_rnnzoo.cells import GRUCell
+        >>> from keras_rnnzoo.layers import RNN
+        >>> RNN(GRUCell(16))(np.zeros((2, 5, 3), "float32")).shape
+        (2, 16)
+
+    Reference:
+        Cho et al., "Learning Phrase Representations using RNN
+        Encoder-Decoder for Statistical Machine Translation", EMNLP 2014.
+    """
+
+    block_names = ("z", "r", "h")
+
+    def __init__(self, units, reset_after=True, **kwargs):
+        super().__init__(units, **kwargs)
+        if not isinstance(reset_after, bool):
+            raise ValueError(f"`reset_after` must be True or False; got {reset_after!r}.")
+        self.reset_after = reset_after
+
+    def build(self, input_shape):
+        bias_shape = (2, 3 * self.units) if self.reset_after else None
+        self.build_weights(input_shape, 3, bias_shape=bias_shape)
+
+    def project_inputs(self, inputs):
+        a = ops.matmul(inputs, self.kernel)
+        if self.bias is None:
+            return a
+        return a + (self.bias[0] if self.reset_after else self.bias)
+
+    def sequence_constants(self):
+        """Reset before W_hh: the gate and candidate column blocks of
+        ``recurrent_kernel``, sliced once per forward pass (a slice inside the
+        loop costs a full-size gradient per step)."""
+        if self.reset_after:
+            return {}
+        n, w = self.units, self.recurrent_kernel
+        return {"gates": w[:, :2 * n], "candidate": w[:, 2 * n:]}
+
+    def step(self, a_x, states, constants):
+        h, wrap = split_state(states)
+        n = self.units
+        if self.reset_after:
+            a_h = ops.matmul(h, self.recurrent_kernel)
+            if self.bias is not None:
+                a_h = a_h + self.bias[1]
+            zr = ops.sigmoid(a_x[:, :2 * n] + a_h[:, :2 * n])
+            z, r = zr[:, :n], zr[:, n:]
+            cand = ops.tanh(a_x[:, 2 * n:] + r * a_h[:, 2 * n:])
+        else:
+            zr = ops.sigmoid(a_x[:, :2 * n] + ops.matmul(h, constants["gates"]))
+            z, r = zr[:, :n], zr[:, n:]
+            cand = ops.tanh(a_x[:, 2 * n:] + ops.matmul(r * h, constants["candidate"]))
+        h = z * h + (1.0 - z) * cand
+        return h, wrap(h)
+
+    def get_config(self):
+        config = super().get_config()
+        config["reset_after"] = self.reset_after
+        return config
