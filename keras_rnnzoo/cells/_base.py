@@ -97,9 +97,9 @@ class ZooCell(keras.layers.Layer):
     def project_inputs(self, inputs):
         """x W_x (+ b): the part of the update that does not read the state.
 
-        Works on one step (batch, d) or on a whole sequence (batch, T, d), so
-        ``keras_rnnzoo.layers.RNN`` computes it for all time steps in one
-        matmul before the loop.
+        Works on one step (batch, d) or on a whole sequence (batch, T, d):
+        ``keras_rnnzoo.layers.RNN(hoist_inputs=True)`` computes it for all
+        time steps in one matmul before the loop.
         """
         a = ops.matmul(inputs, self.kernel)
         return a if self.bias is None else a + self.bias

@@ -15,6 +15,24 @@ from keras_rnnzoo.cells._base import ZooCell
 from keras_rnnzoo.cells._base import split_state
 
 
+def pop_fixed(owner, kwargs, keys):
+    """Remove ``keys`` from ``kwargs``; a value given for one is an error.
+
+    For cells built on a baseline that set some of its arguments themselves
+    (a stable cell's constraint, the spectral GRU's ``reset_after``).
+    """
+    for key in keys:
+        if kwargs.pop(key, None) is not None:
+            raise ValueError(
+                f"{owner} sets `{key}` itself; remove the argument, or use the plain "
+                "baseline cell (keras_rnnzoo.cells.RNNCell / LSTMCell / GRUCell).")
+
+
+def without(config, keys):
+    """``config`` less the arguments a derived cell fixes (see ``pop_fixed``)."""
+    return {k: v for k, v in config.items() if k not in keys}
+
+
 class _Baseline(ZooCell):
     """Arguments shared by the baselines: bias switch and weight constraints."""
 

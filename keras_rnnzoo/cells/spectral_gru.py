@@ -4,6 +4,8 @@ import keras
 
 from keras_rnnzoo.cells._base import project_now
 from keras_rnnzoo.cells.baselines import GRUCell
+from keras_rnnzoo.cells.baselines import pop_fixed
+from keras_rnnzoo.cells.baselines import without
 from keras_rnnzoo.constraints import SpectralClip
 
 
@@ -71,6 +73,9 @@ class SpectralGRUCell(GRUCell):
         Recurrent Units", NeurIPS 2017.
     """
 
+    # Reset before W_hh, and the clip set by `delta`.
+    _fixed = ("reset_after", "recurrent_constraint")
+
     def __init__(self, units, delta=0.2, use_bias=False, **kwargs):
         if delta is not None and (isinstance(delta, bool) or not isinstance(delta, (int, float))
                                   or not 0.0 < delta < 2.0):
@@ -78,11 +83,7 @@ class SpectralGRUCell(GRUCell):
                 f"`delta` must be a number in (0, 2) (singular values of W_hh are clipped at "
                 f"2 - delta), or None for no clipping; got {delta!r}. The usual value is 0.2."
             )
-        for key in ("reset_after", "recurrent_constraint"):
-            if kwargs.pop(key, None) is not None:
-                raise ValueError(
-                    f"SpectralGRUCell fixes `{key}` (reset before W_hh, clipped by `delta`); "
-                    f"remove the argument, or use keras_rnnzoo.cells.GRUCell.")
+        pop_fixed(type(self).__name__, kwargs, self._fixed)
         delta = None if delta is None else float(delta)
         constraint = None if delta is None else SpectralClip(2.0 - delta, num_blocks=3, blocks=[2])
         super().__init__(units, reset_after=False, use_bias=use_bias,
@@ -102,8 +103,6 @@ class SpectralGRUCell(GRUCell):
         return self.recurrent_kernel[:, 2 * self.units:]
 
     def get_config(self):
-        config = super().get_config()
-        for key in ("reset_after", "recurrent_constraint"):
-            config.pop(key)
+        config = without(super().get_config(), self._fixed)
         config["delta"] = self.delta
         return config

@@ -7,6 +7,8 @@ from keras_rnnzoo.cells._base import check_choice
 from keras_rnnzoo.cells._base import project_now
 from keras_rnnzoo.cells.baselines import LSTMCell
 from keras_rnnzoo.cells.baselines import RNNCell
+from keras_rnnzoo.cells.baselines import pop_fixed
+from keras_rnnzoo.cells.baselines import without
 from keras_rnnzoo.constraints import SpectralClip
 from keras_rnnzoo.constraints import StableLSTMProjection
 from keras_rnnzoo.initializers import TorchUniform
@@ -21,17 +23,6 @@ def _torch_defaults(units):
     return {"kernel_initializer": TorchUniform(fan=units),
             "recurrent_initializer": TorchUniform(fan=units),
             "bias_initializer": TorchUniform(fan=units, terms=2)}
-
-
-def _reject_fixed(name, kwargs, keys):
-    for key in keys:
-        if kwargs.get(key) is not None:
-            raise ValueError(f"{name} sets `{key}` itself; remove the argument, or use the "
-                             "plain baseline cell (keras_rnnzoo.cells.RNNCell / LSTMCell).")
-
-
-def _without(config, keys):
-    return {k: v for k, v in config.items() if k not in keys}
 
 
 def _projections(constrain, axis, recurrent_scales, input_forget_scale):
@@ -102,6 +93,8 @@ class StableRNNCell(RNNCell):
         (arXiv:1805.10369), section 2.
     """
 
+    _fixed = ("activation", "recurrent_constraint")
+
     def __init__(self, units, max_singular_value=1.0, constrain=True, use_bias=True, **kwargs):
         if isinstance(max_singular_value, bool) or not isinstance(
                 max_singular_value, (int, float)) or not max_singular_value > 0:
@@ -109,7 +102,7 @@ class StableRNNCell(RNNCell):
                 f"`max_singular_value` (lambda) must be a number > 0; got "
                 f"{max_singular_value!r}. Use 1.0 (the paper) or less for a strict contraction."
             )
-        _reject_fixed(type(self).__name__, kwargs, ("activation", "recurrent_constraint"))
+        pop_fixed(type(self).__name__, kwargs, self._fixed)
         constraint = SpectralClip(float(max_singular_value)) if constrain else None
         super().__init__(units, activation="tanh", use_bias=bool(use_bias),
                          recurrent_constraint=constraint, **_with_defaults(units, kwargs))
@@ -121,7 +114,7 @@ class StableRNNCell(RNNCell):
         project_now(self.recurrent_kernel)
 
     def get_config(self):
-        config = _without(super().get_config(), ("activation", "recurrent_constraint"))
+        config = without(super().get_config(), self._fixed)
         config.update({"max_singular_value": self.max_singular_value,
                        "constrain": self.constrain})
         return config
@@ -200,7 +193,7 @@ class StableLSTMCell(LSTMCell):
                 f"candidate, output); got {recurrent_scales!r}. The author's values are "
                 f"{AUTHOR_SCALES}."
             )
-        _reject_fixed(type(self).__name__, kwargs, self._fixed)
+        pop_fixed(type(self).__name__, kwargs, self._fixed)
         # Validates the scales now, not at build time.
         projections = _projections(constrain, axis, recurrent_scales, input_forget_scale)
         super().__init__(units, unit_forget_bias=False, kernel_constraint=projections[0],
@@ -222,7 +215,7 @@ class StableLSTMCell(LSTMCell):
         project_now(self.recurrent_kernel)
 
     def get_config(self):
-        config = _without(super().get_config(), self._fixed)
+        config = without(super().get_config(), self._fixed)
         config.update({"axis": self.axis, "recurrent_scales": list(self.recurrent_scales),
                        "input_forget_scale": self.input_forget_scale,
                        "forget_bias": self.forget_bias, "constrain": self.constrain})
