@@ -341,13 +341,15 @@ class URGRUCell(_URCell):
         h, wrap = split_state(states)
         n = self.units
         # The gates see h_{t-1} directly (one matmul); the candidate sees s * h.
-        a_g = a_x[:, :-n] + ops.matmul(h, constants["gates"])
-        f = ops.sigmoid(a_g[:, :n] + self.gate_bias)
-        s = ops.sigmoid(a_g[:, n:2 * n])
-        cand = ops.tanh(a_x[:, -n:] + ops.matmul(s * h, constants["candidate"]))
+        # Splits, not slices: a slice's gradient is a full-size tensor per step.
+        x_g, x_c = ops.split(a_x, [self.num_blocks * n - n], axis=-1)
+        a_g = ops.split(x_g + ops.matmul(h, constants["gates"]), self.num_blocks - 1, axis=-1)
+        f = ops.sigmoid(a_g[0] + self.gate_bias)
+        s = ops.sigmoid(a_g[1])
+        cand = ops.tanh(x_c + ops.matmul(s * h, constants["candidate"]))
         if self.refine:
             offset = -self.gate_bias if self.refine_bias == "tied" else 0.0
-            g = refine_gate(f, ops.sigmoid(a_g[:, 2 * n:] + offset))
+            g = refine_gate(f, ops.sigmoid(a_g[2] + offset))
         else:
             g = f
         h = (1.0 - g) * h + g * cand
