@@ -6,14 +6,20 @@ Trains ``SpectralGRUCell(delta=None)`` (the plain GRU, reset before W_hh, no
 bias) and ``SpectralGRUCell(delta=0.2)`` with the same seed, data order and
 initialisation on Nottingham (inputs scaled by 0.01 as in the paper), with
 plain SGD at a deliberately large learning rate and **no** gradient
-clipping. After every step it records the training loss (NLL per frame),
-sigma_1(W_hh) of the candidate matrix and the global norm of the gradient the
-optimiser applied (every variable, W_hh included; stored by the optimiser in
-the compiled step, so it is the backend's own autodiff gradient). A "spike"
-is reported as max / median of that norm over the run.
+clipping. The package's monitors record, after every step, the norms of the
+gradient the optimiser applied (``callbacks.GradientNormMonitor``: per
+variable and global, the backend's own autodiff gradient) and the singular
+values of every recurrent block (``callbacks.SpectrumMonitor``; sigma_1 of the
+candidate matrix W_hh is the one the clip acts on), and every
+``--hidden-every`` steps ||dL/dh_t|| on a fixed validation batch
+(``callbacks.HiddenGradientMonitor``). A "spike" is reported as max / median
+of the global gradient norm over the run.
 
 Writes ``benchmarks/results/gru_explosion_<backend>/{steps_gru.csv,
-steps_spectral.csv, eval.json, explosion.png, command.txt}``.
+steps_spectral.csv, eval.json, explosion.png, command.txt}`` and, per
+variant, the monitors' files in ``gru/`` and ``spectral/``
+(``gradient_norms.*``, ``spectrum.*``, ``hidden_gradients.*``, TensorBoard
+events in ``tensorboard/``).
 """
 
 import argparse
@@ -29,83 +35,55 @@ BACKEND = _common.select_backend()
 VARIANTS = {"gru": None, "spectral": 0.2}
 
 
-def recording_sgd(lr):
-    """Plain SGD that also stores the norms of the gradient it applies.
-
-    The norms go into optimiser variables, so they are carried through the
-    compiled train step on every backend (JAX's stateless apply included):
-    ``grad_norm`` over every trainable variable, ``recurrent_grad_norm`` over
-    the GRU's ``recurrent_kernel`` (W_hz, W_hr, W_hh) alone -- both before the
-    clipped GRU's projection touches W_hh.
-    """
-    import keras
-    from keras import ops
-
-    class RecordingSGD(keras.optimizers.SGD):
-        def build(self, variables):
-            super().build(variables)
-            self.grad_norm = self.add_variable((), initializer="zeros", name="grad_norm")
-            self.recurrent_grad_norm = self.add_variable((), initializer="zeros",
-                                                         name="recurrent_grad_norm")
-            self._recurrent = [v.path.endswith("recurrent_kernel") for v in variables]
-
-        def apply(self, grads, trainable_variables=None):
-            if not self.built:
-                self.build(trainable_variables)
-            squares = [ops.sum(ops.square(ops.cast(g, "float32"))) for g in grads]
-            self.grad_norm.assign(ops.sqrt(ops.sum(ops.stack(squares))))
-            recurrent = [s for s, r in zip(squares, self._recurrent) if r]
-            self.recurrent_grad_norm.assign(ops.sqrt(ops.sum(ops.stack(recurrent))))
-            return super().apply(grads, trainable_variables)
-
-    return RecordingSGD(lr)
-
-
 def build(hidden, delta, lr, seed, input_scale):
     import keras
 
+    from keras_rnnzoo import layers
     from keras_rnnzoo import tasks
     from keras_rnnzoo.cells import SpectralGRUCell
 
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((None, 88))
     x = keras.layers.Rescaling(input_scale)(inputs)
-    h = keras.layers.RNN(SpectralGRUCell(hidden, delta=delta), return_sequences=True,
-                         name="rnn")(x)
+    h = layers.RNN(SpectralGRUCell(hidden, delta=delta), return_sequences=True, name="rnn")(x)
     model = keras.Model(inputs, keras.layers.Dense(88, dtype="float32")(h))
-    model.compile(recording_sgd(lr), tasks.FrameNLL())
+    model.compile(keras.optimizers.SGD(lr), tasks.FrameNLL())
     return model
 
 
-def make_recorder(model):
+def make_monitors(out, probe, hidden_every):
+    """The package's monitors: gradient norms and spectra every step, dL/dh_t
+    on a fixed validation batch every ``hidden_every`` steps."""
     import keras
-    import numpy as np
 
-    cell = model.get_layer("rnn").cell
+    from keras_rnnzoo import callbacks
 
-    class Recorder(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.rows = []
+    return [callbacks.GradientNormMonitor(1, log_dir=out, tensorboard=True),
+            callbacks.SpectrumMonitor(1, log_dir=out, tensorboard=True),
+            callbacks.HiddenGradientMonitor(probe, hidden_every, log_dir=out, tensorboard=True),
+            keras.callbacks.TerminateOnNaN()]
 
-        def on_train_batch_end(self, batch, logs=None):
-            self.model  # noqa: B018 -- on JAX this syncs the model and optimiser state
-            w_hh = np.asarray(keras.ops.convert_to_numpy(cell.candidate_matrix()), np.float64)
-            opt = self.model.optimizer
-            norm = float(keras.ops.convert_to_numpy(opt.grad_norm))
-            recurrent = float(keras.ops.convert_to_numpy(opt.recurrent_grad_norm))
-            finite = bool(np.all(np.isfinite(w_hh))) and np.isfinite(norm)
-            self.rows.append({
-                "step": len(self.rows) + 1,
-                "loss": float(logs["loss"]),
-                "sigma1_w_hh": float(np.linalg.svd(w_hh, compute_uv=False)[0]) if finite else np.nan,
-                "grad_norm": norm if finite else np.nan,
-                "recurrent_grad_norm": recurrent if finite else np.nan,
-            })
-            if not finite:  # diverged to inf/NaN: nothing more to learn from this run
-                self.model.stop_training = True
 
-    return Recorder()
+def step_rows(monitors, losses):
+    """One row per step from the monitors' histories (NaN where a run diverged)."""
+    import math
+
+    norms, spectrum = monitors[0].history, monitors[1].history
+    rows = []
+    for step, loss in enumerate(losses, start=1):
+        grad = {r["variable"]: r["norm"] for r in norms if r["step"] == step}
+        sigma = [r["sigma_max"] for r in spectrum
+                 if r["step"] == step and r["matrix"].endswith("/h")]
+        recurrent = math.sqrt(sum(v * v for k, v in grad.items()
+                                  if k.endswith("recurrent_kernel")))
+        row = {"step": step, "loss": loss,
+               "sigma1_w_hh": sigma[0] if sigma else math.nan,
+               "grad_norm": grad.get("global", math.nan),
+               "recurrent_grad_norm": recurrent if grad else math.nan}
+        if not all(math.isfinite(v) for v in row.values()):
+            row.update(sigma1_w_hh=math.nan, grad_norm=math.nan, recurrent_grad_norm=math.nan)
+        rows.append(row)
+    return rows
 
 
 def plot(results, path, title):
@@ -139,6 +117,20 @@ def plot(results, path, title):
     os.replace(tmp, path)
 
 
+def LossRecorder():  # noqa: N802 -- a callback class made after Keras is imported
+    import keras
+
+    class Recorder(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.values = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.values.append(float(logs["loss"]))
+
+    return Recorder()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--backend", default="torch", choices=_common.BACKENDS)
@@ -151,6 +143,8 @@ def main():
     p.add_argument("--input-scale", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--hidden-every", type=int, default=10,
+                   help="steps between dL/dh_t samples on the validation probe batch")
     p.add_argument("--output-dir", default=None)
     args = p.parse_args()
     _common.set_threads(BACKEND, args.threads)
@@ -164,14 +158,16 @@ def main():
     os.makedirs(out, exist_ok=True)
     _common.write_command(out)
     results, evals = {}, {}
+    probe_data = tasks.MusicBatches(valid, batch_size=args.batch_size, seed=args.seed,
+                                    steps_per_epoch=1, pad_multiple=32)
     for name, delta in VARIANTS.items():
         model = build(args.hidden, delta, args.lr, args.seed, args.input_scale)
-        recorder = make_recorder(model)
+        monitors = make_monitors(os.path.join(out, name), probe_data[0], args.hidden_every)
         data = tasks.MusicBatches(train, batch_size=args.batch_size, seed=args.seed,
                                   steps_per_epoch=args.steps, pad_multiple=32)
-        model.fit(data, epochs=1, verbose=0, callbacks=[recorder])
-        results[name] = recorder.rows
-        rows = recorder.rows
+        losses = LossRecorder()
+        model.fit(data, epochs=1, verbose=0, callbacks=[losses] + monitors)
+        rows = results[name] = step_rows(monitors, losses.values)
         finite = [r for r in rows if r["grad_norm"] == r["grad_norm"]]
         evals[name] = {"steps_run": len(rows),
                        "diverged_at_step": None if len(finite) == len(rows) else len(finite) + 1,
@@ -192,9 +188,9 @@ def main():
         path = os.path.join(out, f"steps_{name}.csv")
         tmp = path + f".tmp{os.getpid()}"
         with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(recorder.rows[0]))
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
-            writer.writerows(recorder.rows)
+            writer.writerows(rows)
         os.replace(tmp, path)
         print(name, json.dumps(evals[name]))
     evals["settings"] = vars(args) | {"backend": BACKEND}

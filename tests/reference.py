@@ -201,3 +201,37 @@ def lstm_sequence(x, weights):
         return [o * np.tanh(c), c]
 
     return _run(x, hi.shape[0], step, num_states=2)
+
+
+def rnn_dense_mse_gradients(x, y, weights, dense_kernel, dense_bias):
+    """Backpropagation through time by hand for tanh RNN -> Dense(h_T) -> MSE.
+
+    h_t = tanh(x_t W + b + h_{t-1} U), out = h_T V + c, L = mean((out - y)^2).
+    Returns (L, {"kernel", "recurrent_kernel", "bias", "dense_kernel",
+    "dense_bias": gradient}, dL/dh (batch, T, H)), dL/dh_t the total derivative
+    (through the output and every later step).
+    """
+    x = np.asarray(x, np.float64)
+    w, u, b = (np.asarray(a, np.float64) for a in weights)
+    v, c = np.asarray(dense_kernel, np.float64), np.asarray(dense_bias, np.float64)
+    batch, steps, _ = x.shape
+    hs = [np.zeros((batch, u.shape[0]))]
+    for t in range(steps):
+        hs.append(np.tanh(x[:, t] @ w + b + hs[-1] @ u))
+    out = hs[-1] @ v + c
+    diff = out - np.asarray(y, np.float64)
+    loss = float(np.mean(diff ** 2))
+    d_out = 2.0 * diff / diff.size
+    grads = {"dense_kernel": hs[-1].T @ d_out, "dense_bias": d_out.sum(0),
+             "kernel": np.zeros_like(w), "recurrent_kernel": np.zeros_like(u),
+             "bias": np.zeros_like(b)}
+    hidden = np.zeros((batch, steps, u.shape[0]))
+    g = d_out @ v.T
+    for t in range(steps, 0, -1):
+        hidden[:, t - 1] = g
+        da = g * (1.0 - hs[t] ** 2)
+        grads["kernel"] += x[:, t - 1].T @ da
+        grads["bias"] += da.sum(0)
+        grads["recurrent_kernel"] += hs[t - 1].T @ da
+        g = da @ u.T
+    return loss, grads, hidden

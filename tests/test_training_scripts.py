@@ -30,7 +30,8 @@ def rows(out):
 def test_copy_task_writes_outputs_and_resumes(tmp_path):
     out = str(tmp_path / "run")
     common = ["--cell", "asrnn", "--hidden", "8", "--delay", "3", "--recall", "2",
-              "--batch-size", "4", "--log-every", "2", "--dtriv-k", "3", "--output-dir", out]
+              "--batch-size", "4", "--log-every", "2", "--dtriv-k", "3", "--output-dir", out,
+              "--monitor", "--monitor-every", "1"]
     first = run(*common, "--steps", "4")
     assert first.returncode == 0, first.stderr[-3000:]
     for name in ("metrics.csv", "loss.png", "model.keras", "command.txt"):
@@ -47,6 +48,14 @@ def test_copy_task_writes_outputs_and_resumes(tmp_path):
     assert model.optimizer.lr_multipliers == {"recurrent_kernel": pytest.approx(0.1)}
     assert open(os.path.join(out, "command.txt")).read().count("copy_task.py") == 2
     assert not [f for f in os.listdir(out) if ".tmp" in f]  # nothing half-written left
+    # --monitor: the three monitors' files, continued across the resume.
+    for name in ("gradient_norms", "hidden_gradients", "spectrum"):
+        saved = json.load(open(os.path.join(out, f"{name}.json")))
+        assert sorted({r["step"] for r in saved["rows"]}) == [1, 2, 3, 4, 5, 6], name
+        assert os.path.getsize(os.path.join(out, f"{name}.png")) > 0
+    assert os.listdir(os.path.join(out, "tensorboard"))
+    bad = run(*common, "--steps", "2", "--monitor-every", "0")
+    assert bad.returncode != 0 and "--monitor-every" in bad.stderr
 
 
 @pytest.mark.parametrize("cell,loss", [("lstm", "last"), ("scornn", "all")])

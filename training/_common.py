@@ -8,10 +8,13 @@ import argparse
 import csv
 import os
 import shlex
+import shutil
 import sys
 import time
 
 BACKENDS = ("tensorflow", "jax", "torch")
+MONITORS = ("gradients", "hidden", "spectrum")
+MONITOR_FILES = ("gradient_norms", "hidden_gradients", "spectrum")
 
 
 def select_backend(argv=None):
@@ -23,6 +26,16 @@ def select_backend(argv=None):
     os.environ["KERAS_BACKEND"] = known.backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return known.backend
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return value
 
 
 def shared_parser(description):
@@ -47,9 +60,13 @@ def shared_parser(description):
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --output-dir from its saved model")
     p.add_argument("--log-every", type=int, default=25, help="steps per logged row")
-    p.add_argument("--monitor", nargs="*", choices=("spectrum",), default=[],
-                   help="spectrum: singular values of every recurrent matrix -> spectrum.csv")
-    p.add_argument("--monitor-every", type=int, default=10, help="steps between monitor samples")
+    p.add_argument("--monitor", nargs="*", choices=MONITORS, default=None,
+                   help="switch on monitors (alone: all three): gradients -> gradient_norms.*, "
+                        "hidden (dL/dh_t on the first training batch) -> hidden_gradients.*, "
+                        "spectrum (singular values) -> spectrum.*; plus TensorBoard events "
+                        "in OUTPUT_DIR/tensorboard")
+    p.add_argument("--monitor-every", type=positive_int, default=10,
+                   help="steps between monitor samples")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for the backend (default: the backend's choice)")
     return p
@@ -175,8 +192,28 @@ def plot_curves(series, png_path, key, baseline=None, title="", log_y=True):
     os.replace(tmp, png_path)
 
 
+def monitors(args, probe_batch, probes=None):
+    """The callbacks ``--monitor`` asks for, writing into ``--output-dir``.
+
+    ``probe_batch`` (x, y[, sample_weight]) is HiddenGradientMonitor's fixed
+    batch; ``probes`` ({name: batch}) extra GradientNormMonitor sources.
+    """
+    from keras_rnnzoo import callbacks
+
+    chosen = MONITORS if args.monitor == [] else (args.monitor or ())
+    kwargs = dict(log_dir=args.output_dir, tensorboard=True)
+    out = []
+    if "gradients" in chosen:
+        out.append(callbacks.GradientNormMonitor(args.monitor_every, probes=probes, **kwargs))
+    if "hidden" in chosen:
+        out.append(callbacks.HiddenGradientMonitor(probe_batch, args.monitor_every, **kwargs))
+    if "spectrum" in chosen:
+        out.append(callbacks.SpectrumMonitor(args.monitor_every, **kwargs))
+    return out
+
+
 def train(args, backend, build_model, make_data, *, baseline, title, plot_key="loss",
-          extra_callbacks=None, log_y=True):
+          extra_callbacks=None, log_y=True, probes=None):
     """Build (or with --resume, load) the model, fit it with logging, save, plot.
 
     ``build_model(args)`` returns a compiled model; ``make_data(start_epoch)``
@@ -204,9 +241,13 @@ def train(args, backend, build_model, make_data, *, baseline, title, plot_key="l
             sys.exit(f"--resume: saved step {start_step} is not a multiple of "
                      f"--log-every {args.log_every}.")
     else:
-        for stale in (metrics_path, model_path, os.path.join(args.output_dir, "spectrum.csv")):
-            if os.path.exists(stale):
-                os.remove(stale)
+        stale = [metrics_path, model_path, os.path.join(args.output_dir, "command.txt")] + [
+            os.path.join(args.output_dir, name + ext)
+            for name in MONITOR_FILES for ext in (".csv", ".json", ".png")]
+        for path in stale:
+            if os.path.exists(path):
+                os.remove(path)
+        shutil.rmtree(os.path.join(args.output_dir, "tensorboard"), ignore_errors=True)
         model = build_model(args)
     write_command(args.output_dir)
     start_epoch = start_step // args.log_every
@@ -214,10 +255,8 @@ def train(args, backend, build_model, make_data, *, baseline, title, plot_key="l
     cbs = [make_logger_callback(args.output_dir, epochs * args.log_every, args.log_every,
                                 start_step, model_path)]
     cbs += list(extra_callbacks(model)) if extra_callbacks else []
-    if "spectrum" in args.monitor:
-        from keras_rnnzoo.callbacks import SpectrumMonitor
-
-        cbs.append(SpectrumMonitor(args.monitor_every, os.path.join(args.output_dir, "spectrum.csv")))
+    if args.monitor is not None:
+        cbs += monitors(args, make_data(0)[0], probes() if probes else None)
     if start_epoch < epochs:
         model.fit(make_data(start_epoch), epochs=epochs, initial_epoch=start_epoch, verbose=0,
                   callbacks=cbs)

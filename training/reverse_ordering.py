@@ -22,6 +22,8 @@ import json
 import os
 import sys
 
+import numpy as np
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from training import _cells  # noqa: E402
 from training import _common  # noqa: E402
@@ -107,6 +109,20 @@ def _jsonable(value):
     return value
 
 
+def group_probes(task, batch_size):
+    """dual_frequency: one held-out batch per group (frequent/rare target x
+    context), the batches whose gradient norms ``--monitor gradients`` records."""
+    if task.name != "dual_frequency":
+        return None
+    x, y, weight = task.test_set()
+    group = task.test_info()["group"]
+    probes = {}
+    for g, name in enumerate(task.test_info()["group_names"]):
+        index = np.flatnonzero(group == g)[:batch_size]
+        probes[name] = (x[index], y[index], weight[index])
+    return probes
+
+
 def main(argv=None):
     args = parse_args(argv)
     task = make_task(args)
@@ -121,7 +137,8 @@ def main(argv=None):
                                          start_epoch=start_epoch),
         baseline=baseline,
         title=f"{args.task} V={args.vocab}: {args.cell}, PE {args.pe} ({BACKEND})",
-        extra_callbacks=lambda m: _cells.cell_callbacks(args, m))
+        extra_callbacks=lambda m: _cells.cell_callbacks(args, m),
+        probes=lambda: group_probes(task, args.batch_size))
     result = task.evaluate(model)
     result.update(task=args.task, vocab=args.vocab, length=args.length, pe=args.pe,
                   cell=args.cell, steps=args.steps, baseline=baseline)

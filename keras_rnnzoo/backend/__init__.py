@@ -10,6 +10,12 @@ and ``tests/test_rnn_layer.py``).
   time loop of ``keras_rnnzoo.layers.RNN`` (a lean eager loop on torch,
   ``jax.lax.scan``, ``tf.while_loop``), or ``None``; the fallback is
   ``keras.layers.RNN``'s own loop.
+* ``value_and_grad(fn, args)``: ``fn(*args)`` and its gradients w.r.t. the
+  tensors ``args`` with the framework's own reverse mode (Keras 3 has no
+  portable gradient API); the gradient monitors use it. No fallback exists:
+  on another backend the monitors say so.
+* ``dense_gradient(g)``: a sparse gradient (TensorFlow's ``IndexedSlices``)
+  as a dense tensor; the identity elsewhere.
 * ``keras_internals``: the single place that leans on Keras internals.
 """
 
@@ -28,5 +34,7 @@ else:  # numpy / openvino: portable code only.
 
 native_expm = getattr(_impl, "native_expm", None)
 scan_steps = getattr(_impl, "scan_steps", None)
+value_and_grad = getattr(_impl, "value_and_grad", None)
+dense_gradient = getattr(_impl, "dense_gradient", lambda gradient: gradient)
 
-__all__ = ["native_expm", "scan_steps"]
+__all__ = ["dense_gradient", "native_expm", "scan_steps", "value_and_grad"]

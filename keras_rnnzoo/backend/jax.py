@@ -26,3 +26,12 @@ def scan_steps(step, xs, states, constants, return_sequences):
     init = (jnp.zeros_like(states[0]), list(states))
     (last, states), outputs = jax.lax.scan(body, init, jnp.swapaxes(xs, 0, 1))
     return last, (jnp.swapaxes(outputs, 0, 1) if return_sequences else None), states
+
+
+def value_and_grad(fn, args):
+    """``fn(*args)`` (a scalar) and its gradients w.r.t. every tensor in ``args``.
+
+    The framework's own reverse mode (``jax.value_and_grad``); ``fn`` must be
+    functional in ``args`` (Keras' ``stateless_call`` makes a model so).
+    """
+    return jax.value_and_grad(lambda a: fn(*a))(list(args))

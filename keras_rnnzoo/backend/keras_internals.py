@@ -1,4 +1,6 @@
-"""The one Keras internal the zoo relies on (Keras 3.15.x, pinned in pyproject).
+"""The Keras internals the zoo relies on (Keras 3.15.x, pinned in pyproject).
+
+1. Per-sequence hooks of the RNN loop.
 
 ``keras.layers.RNN.call`` treats cells that inherit Keras' private
 ``DropoutRNNCell`` mixin specially: *once per forward pass*, before the time
@@ -15,6 +17,9 @@ The mixin class is found through the public ``keras.layers.SimpleRNNCell``
 (no ``keras.src`` import). If a future Keras drops it, ``PER_PASS_HOOKS`` is
 False and the cells compute their constants inside every step instead: the
 same numbers, only slower (``tests/test_per_pass.py`` checks both).
+
+2. Gradient recording for ``callbacks.GradientNormMonitor``
+(``instrument_optimizer``, below; ``tests/test_gradient_monitors.py``).
 """
 
 import keras
@@ -64,3 +69,92 @@ class PerSequenceHooks(_DropoutRNNCell or _NoHooks):
 
     def end_sequence(self):
         raise NotImplementedError
+
+
+# --- 2. gradient recording (callbacks.GradientNormMonitor) ------------------------
+#
+# Keras 3 has no hook on the gradients ``fit`` applies. The optimiser's public
+# ``apply(grads, trainable_variables=None)`` is what every backend's train step
+# calls (TensorFlow through ``apply_gradients``, JAX inside ``stateless_apply``),
+# so the monitor wraps it on the instance and stores the norms in a variable
+# made with the public ``optimizer.add_variable`` -- on JAX only optimiser
+# variables survive ``stateless_apply``. Two internals are needed to undo this
+# after ``fit``: the optimiser's private variable list (so that saved optimiser
+# state keeps its layout) and rebuilding the cached train function
+# (``model.make_train_function(force=True)``), traced with the wrapper.
+
+
+class OptimizerInstrument:
+    """Handle of an instrumented optimiser: ``read(model)``, ``restore(model)``."""
+
+    def __init__(self, target, variable):
+        self.target = target
+        self.variable = variable
+
+    def read(self, model):
+        """The latest sampled norms (per variable, then global); pass ``model``
+        through ``Callback.model`` first so that JAX has synced its state."""
+        del model
+        return keras.ops.convert_to_tensor(self.variable)
+
+    def restore(self, model):
+        self.target.__dict__.pop("apply", None)
+        variables = self.target._variables  # Keras internal (3.15): tracked list
+        for index, variable in enumerate(variables):
+            if variable is self.variable:  # by identity: `==` on a variable is elementwise
+                variables.pop(index)
+                break
+        model.make_train_function(force=True)
+
+
+def instrument_optimizer(model, every, num_gradients):
+    """Wrap ``model.optimizer.apply`` to store gradient norms every ``every`` steps.
+
+    The norms (float32: one per gradient, then the global norm) are computed
+    from the gradients ``apply`` receives, before clipping, divided by the
+    optimiser's ``loss_scale_factor`` if it has one (a ``LossScaleOptimizer``'s
+    inner optimiser is wrapped: it receives unscaled gradients). Steps where
+    ``(iterations + 1) % every != 0`` take the ``ops.cond`` branch that only
+    keeps the stored value.
+    """
+    from keras_rnnzoo.backend import dense_gradient
+
+    ops = keras.ops
+    optimizer = model.optimizer
+    if optimizer is None:
+        raise ValueError("GradientNormMonitor needs a compiled model (model.compile(optimizer, "
+                         "loss)).")
+    target = getattr(optimizer, "inner_optimizer", optimizer)
+    if "apply" in target.__dict__:
+        raise ValueError("The optimiser is already instrumented by another GradientNormMonitor; "
+                         "use one monitor (it takes several `probes`).")
+    if not target.built:
+        target.build(model.trainable_variables)
+    variable = target.add_variable(shape=(num_gradients + 1,), initializer="zeros",
+                                   dtype="float32", name="rnnzoo_gradient_norms")
+    original = target.apply
+
+    def compute(grads):
+        squares = [ops.zeros((), "float32") if g is None else
+                   ops.sum(ops.square(ops.cast(dense_gradient(g), "float32")))
+                   for g in grads]
+        squares.append(ops.sum(ops.stack(squares)))
+        norms = ops.sqrt(ops.stack(squares))
+        scale = target.loss_scale_factor
+        return norms if scale is None else norms / scale
+
+    def apply(grads, trainable_variables=None):
+        grads = list(grads)
+        if len(grads) != num_gradients:
+            raise ValueError(
+                f"GradientNormMonitor expected {num_gradients} gradients (the model's "
+                f"trainable variables), the optimiser got {len(grads)}.")
+        step = ops.convert_to_tensor(target.iterations) + 1
+        sample = ops.equal(ops.mod(step, every), 0)
+        variable.assign(ops.cond(sample, lambda: compute(grads),
+                                 lambda: ops.convert_to_tensor(variable)))
+        return original(grads, trainable_variables)
+
+    target.apply = apply
+    model.make_train_function(force=True)
+    return OptimizerInstrument(target, variable)

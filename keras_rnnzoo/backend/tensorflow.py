@@ -34,3 +34,23 @@ def scan_steps(step, xs, states, constants, return_sequences):
                            parallel_iterations=32, swap_memory=True)
     outputs = tf.transpose(result[3].stack(), [1, 0, 2]) if return_sequences else None
     return result[1], outputs, result[2]
+
+
+def value_and_grad(fn, args):
+    """``fn(*args)`` (a scalar) and its gradients w.r.t. every tensor in ``args``
+    (``tf.GradientTape``; an input that ``fn`` does not use gets zeros)."""
+    args = [tf.convert_to_tensor(a) for a in args]
+    with tf.GradientTape() as tape:
+        tape.watch(args)
+        value = fn(*args)
+    grads = tape.gradient(value, args, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return value, grads
+
+
+def dense_gradient(gradient):
+    """An ``IndexedSlices`` gradient (an embedding's) as a dense tensor, duplicate
+    rows summed; ``keras.ops`` would treat its values as if they were the
+    gradient (``ops.square`` of slices squares each duplicate separately)."""
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.convert_to_tensor(gradient)
+    return gradient

@@ -23,3 +23,15 @@ def scan_steps(step, xs, states, constants, return_sequences):
         if return_sequences:
             outputs.append(output)
     return output, (torch.stack(outputs, dim=1) if return_sequences else None), states
+
+
+def value_and_grad(fn, args):
+    """``fn(*args)`` (a scalar) and its gradients w.r.t. every tensor in ``args``
+    (``torch.autograd.grad`` on detached leaf copies; an input that ``fn`` does
+    not use gets zeros)."""
+    args = [torch.as_tensor(a).detach().requires_grad_(True) for a in args]
+    with torch.enable_grad():
+        value = fn(*args)
+        grads = torch.autograd.grad(value, args, allow_unused=True)
+    grads = [torch.zeros_like(a) if g is None else g for a, g in zip(args, grads)]
+    return value.detach(), grads

@@ -1,6 +1,10 @@
 """Base of the callbacks that act every N optimiser steps."""
 
+import os
+
 import keras
+
+from keras_rnnzoo.callbacks._logs import MonitorLog
 
 
 def check_positive_int(value, name, fix=""):
@@ -30,3 +34,58 @@ class PeriodicCallback(keras.callbacks.Callback):
 
     def on_period(self, step):
         raise NotImplementedError
+
+
+class MonitorCallback(PeriodicCallback):
+    """A periodic callback whose rows go to a ``MonitorLog`` (memory, files, TensorBoard).
+
+    Files are ``{log_dir}/{name}.csv`` / ``.json`` (rewritten atomically at
+    every epoch end and at the end of training) and ``{name}.png`` (at the end
+    of training, with ``plots=True``); TensorBoard events under
+    ``{log_dir}/tensorboard``. A run that resumes from a saved optimiser step
+    keeps the rows saved up to that step.
+    """
+
+    log_name = None
+
+    def __init__(self, every, log_dir=None, tensorboard=False, plots=True):
+        check_positive_int(every, "every", "It is the number of optimiser steps between samples.")
+        if log_dir is not None and not isinstance(log_dir, (str, os.PathLike)):
+            raise ValueError(f"`log_dir` must be a directory path or None; got {log_dir!r}.")
+        if tensorboard and log_dir is None:
+            raise ValueError("`tensorboard=True` needs `log_dir` (the events go to "
+                             "{log_dir}/tensorboard).")
+        super().__init__(every)
+        self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        self.tensorboard = bool(tensorboard)
+        self.plots = bool(plots)
+        self.log = MonitorLog(self.log_dir, self.log_name, self.tensorboard)
+
+    @property
+    def history(self):
+        return self.log.rows
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.log.resume(self._step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.log.save()
+
+    def on_train_end(self, logs=None):
+        self.log.save()
+        self.log.close()
+        if self.plots and self.log_dir and self.log.rows:
+            self.plot(os.path.join(self.log_dir, f"{self.log_name}.png"))
+
+    def plot(self, path):
+        """Draw the rows into the PNG ``path`` (written atomically)."""
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"every": self.every, "log_dir": self.log_dir, "tensorboard": self.tensorboard,
+                "plots": self.plots}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

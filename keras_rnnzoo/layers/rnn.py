@@ -1,5 +1,7 @@
 """``keras_rnnzoo.layers.RNN``: ``keras.layers.RNN`` with the zoo's fast path."""
 
+import contextlib
+
 import keras
 from keras import ops
 
@@ -63,6 +65,18 @@ class RNN(keras.layers.RNN):
         self.fast_path = fast_path
         self.hoist_inputs = hoist_inputs
         self.last_path = None
+        self.last_hidden_shape = None
+        self._hidden_delta = None
+
+    @contextlib.contextmanager
+    def hidden_perturbation(self, delta):
+        """Within the block, h_t += delta[:, t] after every step (time in loop
+        order, i.e. reversed with ``go_backwards``); ``delta`` is (batch, T, H)."""
+        self._hidden_delta = delta
+        try:
+            yield self
+        finally:
+            self._hidden_delta = None
 
     def fast_path_blocker(self, mask=None):
         """None when the fast path applies to a call with this mask, else why not."""
@@ -81,7 +95,13 @@ class RNN(keras.layers.RNN):
         return None
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        if self.fast_path_blocker(mask) is not None:
+        blocker = self.fast_path_blocker(mask)
+        if blocker is not None and self._hidden_delta is not None:
+            raise ValueError(
+                f"hidden_perturbation needs the fast path, which {self.name} cannot take "
+                f"here: {blocker}. Probe the gradient w.r.t. h_t on unmasked, non-stateful "
+                "inputs with fast_path=True.")
+        if blocker is not None:
             self.last_path = "keras"
             return super().call(sequences, initial_state=initial_state, mask=mask,
                                 training=training)
@@ -101,6 +121,9 @@ class RNN(keras.layers.RNN):
             def step(x_t, step_states, constants):
                 return cell.step(cell.project_inputs(x_t), step_states, constants)
             xs = sequences
+        self.last_hidden_shape = (xs.shape[0], xs.shape[1], states[0].shape[-1])
+        if self._hidden_delta is not None:
+            step, xs = self._perturbed(step, xs)
         last, outputs, states = backend.scan_steps(
             step, xs, states, cell.sequence_constants(), self.return_sequences)
         output = outputs if self.return_sequences else last
@@ -108,6 +131,19 @@ class RNN(keras.layers.RNN):
         if self.return_state:
             return output, *[ops.cast(s, self.compute_dtype) for s in states]
         return output
+
+    def _perturbed(self, step, xs):
+        """The step on (x_t, delta_t) concatenated, adding delta_t to h_t."""
+        width = xs.shape[-1]
+        delta = ops.cast(self._hidden_delta, xs.dtype)
+
+        def perturbed_step(xd_t, states, constants):
+            x_t, d_t = ops.split(xd_t, [width], axis=-1)
+            output, new_states = step(x_t, states, constants)
+            output = output + d_t
+            return output, [output, *list(new_states)[1:]]
+
+        return perturbed_step, ops.concatenate([xs, delta], axis=-1)
 
     def get_config(self):
         config = super().get_config()
