@@ -13,13 +13,14 @@ and the coefficient of variation of log10 norm steps (how jumpy it is).
 """
 
 import argparse
-import io
 import json
 import math
 import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def load(run_dir):
@@ -60,10 +61,11 @@ def main():
         if not sep or not os.path.isdir(path):
             p.error(f"expected label=run_dir with an existing directory; got {item!r}")
         runs[label] = load(path)
-    import matplotlib
+    from keras_rnnzoo.callbacks._logs import atomic_write
+    from keras_rnnzoo.callbacks._logs import pyplot
+    from keras_rnnzoo.callbacks._logs import save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     sources = list(dict.fromkeys(s for series, _ in runs.values() for s in series))
     with_hidden = any(hidden for _, hidden in runs.values())
@@ -100,18 +102,10 @@ def main():
         ax.legend(fontsize=7)
     axes[-1, 0].set_xlabel("optimiser step")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    tmp = args.png + f".tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(buffer.getvalue())
-    os.replace(tmp, args.png)
+    save_figure(fig, args.png)
     table = "\n".join(lines) + "\n"
     if args.table:
-        tmp = args.table + f".tmp{os.getpid()}"
-        with open(tmp, "w") as f:
-            f.write(table)
-        os.replace(tmp, args.table)
+        atomic_write(args.table, table)
     sys.stdout.write(table)
     print(f"wrote {args.png}")
 

@@ -24,6 +24,7 @@ events in ``tensorboard/``).
 
 import argparse
 import csv
+import io
 import json
 import os
 import sys
@@ -87,11 +88,10 @@ def step_rows(monitors, losses):
 
 
 def plot(results, path, title):
-    import matplotlib
+    from keras_rnnzoo.callbacks._logs import pyplot
+    from keras_rnnzoo.callbacks._logs import save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(4, 1, figsize=(7, 10), sharex=True)
     for name, rows in results.items():
         steps = [r["step"] for r in rows]
@@ -111,10 +111,7 @@ def plot(results, path, title):
         ax.legend(loc="best", fontsize=8)
     axes[0].set_title(title)
     fig.tight_layout()
-    tmp = path[:-4] + f".tmp{os.getpid()}.png"
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 def LossRecorder():  # noqa: N802 -- a callback class made after Keras is imported
@@ -185,13 +182,11 @@ def main():
         e["spike_ratio"] = e["max_grad_norm"] / e["median_grad_norm"]
         e["steps_grad_norm_above_10x_median"] = sum(
             r["grad_norm"] > 10 * e["median_grad_norm"] for r in finite)
-        path = os.path.join(out, f"steps_{name}.csv")
-        tmp = path + f".tmp{os.getpid()}"
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        _common.atomic_write_text(os.path.join(out, f"steps_{name}.csv"), text.getvalue())
         print(name, json.dumps(evals[name]))
     evals["settings"] = vars(args) | {"backend": BACKEND}
     _common.atomic_write_text(os.path.join(out, "eval.json"), json.dumps(evals, indent=1) + "\n")

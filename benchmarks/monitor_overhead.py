@@ -139,13 +139,12 @@ def main():
                           for k in ("without", "with"))
         lines.append(f"| {r['backend']} | {a:.4f} | {b:.4f} | {b / a:.3f} | "
                      f"{r['with']['sampled_median_s']:.3f} | {each} |")
+    sys.path.insert(0, REPO)
+    from keras_rnnzoo.callbacks._logs import atomic_write
+
     out = os.path.join(HERE, "results", "monitor_overhead")
-    for suffix, text in ((".md", "\n".join(lines) + "\n"),
-                         (".json", json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")):
-        tmp = out + suffix + f".tmp{os.getpid()}"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, out + suffix)
+    atomic_write(out + ".md", "\n".join(lines) + "\n")
+    atomic_write(out + ".json", json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     print("\n".join(lines))
 
 

@@ -101,10 +101,11 @@ def set_precision(mode):
 
 
 def atomic_write_text(path, text):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` through a temporary file + rename (call after
+    ``select_backend``: it imports the package)."""
+    from keras_rnnzoo.callbacks._logs import atomic_write
+
+    atomic_write(path, text)
 
 
 def save_model_atomic(model, path):
@@ -168,11 +169,10 @@ def make_logger_callback(output_dir, total_steps, steps_per_row, start_step, mod
 
 def plot_curves(series, png_path, key, baseline=None, title="", log_y=True):
     """Plot column ``key`` of several metrics.csv files ({label: path}) into one PNG."""
-    import matplotlib
+    from keras_rnnzoo.callbacks._logs import pyplot
+    from keras_rnnzoo.callbacks._logs import save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, metrics_csv in series.items():
         rows = read_metrics(metrics_csv)
@@ -186,10 +186,7 @@ def plot_curves(series, png_path, key, baseline=None, title="", log_y=True):
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    tmp = png_path[:-4] + f".tmp{os.getpid()}.png"
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, png_path)
+    save_figure(fig, png_path)
 
 
 def monitors(args, probe_batch, probes=None):
