@@ -156,6 +156,8 @@ def test_probe_gradients_and_hidden_gradients_match_numpy_bptt():
     monitor = HiddenGradientMonitor((x, y), every=1)
     model.fit(x, y, batch_size=5, epochs=2, verbose=0, callbacks=[monitor])
     expected = np.sqrt(np.sum(hidden_ref ** 2, axis=(0, 2)))
+    np.testing.assert_allclose(HiddenGradientMonitor((x, y)).hidden_gradient_norms(model),
+                               expected, rtol=1e-5)  # also outside fit
     for step in (1, 2):
         got = [r["norm"] for r in monitor.history if r["step"] == step]
         np.testing.assert_allclose(got, expected, rtol=1e-5)

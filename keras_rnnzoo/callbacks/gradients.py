@@ -265,6 +265,7 @@ class HiddenGradientMonitor(MonitorCallback):
         super().__init__(every, log_dir, tensorboard, plots)
         self.probe = None if probe is None else _check_batch(probe, "probe")
         self.layer = layer
+        self._rnn = None
 
     def on_train_begin(self, logs=None):
         if self.probe is None:
@@ -274,8 +275,11 @@ class HiddenGradientMonitor(MonitorCallback):
         self._rnn = _find_rnn(self.model, self.layer)
 
     def hidden_gradient_norms(self, model=None):
-        """(T,) ||dL/dh_t|| on the probe batch at the current weights."""
+        """(T,) ||dL/dh_t|| on the probe batch at the current weights (also
+        outside ``fit``: pass the compiled model)."""
         model = self.model if model is None else model
+        if self._rnn is None:
+            self._rnn = _find_rnn(model, self.layer)
         x, y, sw = self.probe
         _, _, hidden = probe_gradients(model, x, y, sw, hidden_layer=self._rnn)
         return np.sqrt(np.sum(np.square(hidden), axis=(0, 2)))
