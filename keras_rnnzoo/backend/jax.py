@@ -9,7 +9,6 @@ def native_expm(x):
     return jax.scipy.linalg.expm(x)
 
 
-
 def scan_steps(step, xs, states, constants, return_sequences):
     """``jax.lax.scan`` over time: one traced step, compiled once.
 

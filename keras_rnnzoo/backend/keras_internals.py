@@ -85,16 +85,15 @@ class PerSequenceHooks(_DropoutRNNCell or _NoHooks):
 
 
 class OptimizerInstrument:
-    """Handle of an instrumented optimiser: ``read(model)``, ``restore(model)``."""
+    """Handle of an instrumented optimiser: ``read()``, ``restore(model)``."""
 
     def __init__(self, target, variable):
         self.target = target
         self.variable = variable
 
-    def read(self, model):
-        """The latest sampled norms (per variable, then global); pass ``model``
-        through ``Callback.model`` first so that JAX has synced its state."""
-        del model
+    def read(self):
+        """The latest sampled norms (per variable, then global). On JAX, read
+        ``Callback.model`` first: that syncs the optimiser state into the variable."""
         return keras.ops.convert_to_tensor(self.variable)
 
     def restore(self, model):

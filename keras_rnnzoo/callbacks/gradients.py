@@ -165,10 +165,10 @@ class GradientNormMonitor(MonitorCallback):
         super().on_train_end(logs)
 
     def on_period(self, step):
-        model = self.model
+        model = self.model  # on JAX this syncs the state the instrument reads
         rows = []
         if self._instrument is not None:
-            norms = np.asarray(ops.convert_to_numpy(self._instrument.read(model)), np.float64)
+            norms = np.asarray(ops.convert_to_numpy(self._instrument.read()), np.float64)
             names = self.log.meta["variables"] + ["global"]
             rows += [dict(step=step, source="train", variable=n, norm=float(v))
                      for n, v in zip(names, norms)]
