@@ -121,13 +121,10 @@ def keras_worker(args):
                 key: self.add_weight(name=f"free_{key}", shape=tuple(value.shape),
                                      initializer=lambda shape, dtype=None, v=value:
                                      keras.ops.cast(v, dtype))
-                for key, value in self.compute_sequence_constants().items()}
+                for key, value in super().compute_sequence_constants().items()}
 
-        def sequence_constants(self):
+        def compute_sequence_constants(self):
             return dict(self.free)
-
-        def begin_sequence(self):
-            pass
 
     def measure(name, make_layer, steps, hidden, variant):
         keras.utils.set_random_seed(0)
@@ -154,6 +151,10 @@ def keras_worker(args):
             make_cell = lambda n=name, h=hidden: getattr(cells, n)(h)  # noqa: E731
             measure(name, lambda: layers.RNN(make_cell(), hoist_inputs=args.hoist_inputs),
                     steps, hidden, "zoo")
+            if args.dropout:
+                measure(name, lambda n=name, h=hidden: layers.RNN(
+                    getattr(cells, n)(h, dropout=args.dropout, recurrent_dropout=args.dropout),
+                    hoist_inputs=args.hoist_inputs), steps, hidden, "zoo, dropout")
             if args.fallback:
                 measure(name, lambda: keras.layers.RNN(make_cell()), steps, hidden,
                         "keras.layers.RNN")
@@ -267,6 +268,8 @@ def run_worker(kind, backend, args, env_extra=None):
         cmd.append("--no-keras-builtins")
     if args.hoist_inputs:
         cmd.append("--hoist-inputs")
+    if args.dropout:
+        cmd += ["--dropout", str(args.dropout)]
     env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
     if backend == "jax" and args.threads == 1:
         env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
@@ -329,10 +332,12 @@ def report(rows, meta, backends):
         lines += [f"## T = {steps}, H = {hidden}", "",
                   "| cell | " + " | ".join(f"zoo {b}" for b in backends)
                   + " | " + " | ".join(f"Keras loop {b}" for b in backends)
+                  + (" | " + " | ".join(f"dropout {meta['dropout']} {b}" for b in backends)
+                     if meta.get("dropout") else "")
                   + " | plain | nn | zoo/plain (worst) | backend spread | zoo/nn (worst) "
                   + "| infer zoo " + " / ".join(backends) + " | infer plain | peak MB zoo "
                   + " / ".join(backends) + " | peak MB plain |",
-                  "|---" * (9 + 2 * len(backends)) + "|"]
+                  "|---" * (9 + (3 if meta.get("dropout") else 2) * len(backends)) + "|"]
         for name in meta["cells"]:
             zoo = [_find(rows, impl="zoo", cell=name, backend=b, T=steps, H=hidden)
                    for b in backends]
@@ -341,12 +346,16 @@ def report(rows, meta, backends):
             plain = _find(rows, impl="plain PyTorch", cell=torch_cells.PLAIN[name].__name__,
                           T=steps, H=hidden)
             nn = _find(rows, impl="torch.nn", cell=torch_cells.NATIVE[name], T=steps, H=hidden)
+            dropped = [_find(rows, impl="zoo, dropout", cell=name, backend=b, T=steps,
+                             H=hidden) for b in backends]
             train = [r and r["train_s"] for r in zoo]
             known = [t for t in train if t]
             worst = max(known) if known else None
             lines.append(
                 f"| {name} | " + " | ".join(_fmt(t) for t in train) + " | "
                 + " | ".join(_fmt(r and r["train_s"]) for r in loop) + " | "
+                + ("".join(_fmt(r and r["train_s"]) + " | " for r in dropped)
+                   if meta.get("dropout") else "")
                 + f"{_fmt(plain and plain['train_s'])} | {_fmt(nn and nn['train_s'])} | "
                 + f"{_fmt(_ratio(worst, plain and plain['train_s']), 2)} | "
                 + f"{_fmt(_ratio(worst, min(known) if known else None), 2)} | "
@@ -398,6 +407,8 @@ def main():
     p.add_argument("--no-keras-builtins", dest="keras_builtins", action="store_false")
     p.add_argument("--hoist-inputs", action="store_true",
                    help="zoo column with layers.RNN(hoist_inputs=True)")
+    p.add_argument("--dropout", type=float, default=0.0,
+                   help="also time the zoo cells with dropout = recurrent_dropout = RATE")
     p.add_argument("--device-label", default=None, help="e.g. 'H200' for the report title")
     p.add_argument("--output", default=None, help="output stem (default results/speed[_quick])")
     p.add_argument("--worker", choices=("keras", "torch"), help=argparse.SUPPRESS)
@@ -410,6 +421,8 @@ def main():
         args.repeats = 3 if args.quick else 5
     if args.repeats < 1:
         p.error("--repeats must be >= 1")
+    if not 0.0 <= args.dropout < 1.0:
+        p.error(f"--dropout must be in [0, 1); got {args.dropout}")
     if args.threads < 1:
         p.error("--threads must be >= 1")
     if args.configs is not None:
@@ -442,6 +455,7 @@ def main():
         "load_before": [round(v, 2) for v in load_before],
         "load_after": [round(v, 2) for v in os.getloadavg()],
         "precision": args.precision, "hoist_inputs": args.hoist_inputs,
+        "dropout": args.dropout,
         "repeats": args.repeats, "configs": args.configs,
         "cells": args.cells, "versions": versions(), "wall_s": round(time.time() - started),
     }

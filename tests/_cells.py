@@ -81,21 +81,27 @@ def fixed_weights(cell, seed=0):
     return values
 
 
-def reference_outputs(cell, x, weights):
+def reference_outputs(cell, x, weights, input_mask=None, recurrent_mask=None):
+    """The NumPy reference of ``cell``'s equations; with dropout masks (batch, d)
+    and (batch, H): x_t * m_x before the input kernel, h_{t-1} * m_h before the
+    recurrent matrices."""
+    if input_mask is not None:
+        x = np.asarray(x) * np.asarray(input_mask)[:, None, :]
+    m = dict(recurrent_mask=recurrent_mask)
     if isinstance(cell, URLSTMCell):
-        return ref.urlstm_sequence(x, weights, cell.refine, cell.second_gate_offset)
+        return ref.urlstm_sequence(x, weights, cell.refine, cell.second_gate_offset, **m)
     if isinstance(cell, URGRUCell):
-        return ref.urgru_sequence(x, weights, cell.refine, cell.refine_bias == "tied")
+        return ref.urgru_sequence(x, weights, cell.refine, cell.refine_bias == "tied", **m)
     if isinstance(cell, GRUCell):  # SpectralGRUCell too (reset before W_hh)
         if cell.reset_after:
-            return ref.gru_reset_after_sequence(x, weights)
-        return ref.gru_sequence(x, weights)
+            return ref.gru_reset_after_sequence(x, weights, **m)
+        return ref.gru_sequence(x, weights, **m)
     if isinstance(cell, RNNCell):  # StableRNNCell too
         act = {"tanh": np.tanh, "relu": lambda a: np.maximum(a, 0.0)}[cell.activation.__name__]
-        return ref.rnn_sequence(x, weights, act)
+        return ref.rnn_sequence(x, weights, act, **m)
     if isinstance(cell, LSTMCell):  # StableLSTMCell too
-        return ref.lstm_sequence(x, weights)
+        return ref.lstm_sequence(x, weights, **m)
     if isinstance(cell, ASRNNCell):
-        return ref.asrnn_sequence(x, weights, cell.mode, cell.epsilon, cell.rho)
+        return ref.asrnn_sequence(x, weights, cell.mode, cell.epsilon, cell.rho, **m)
     activation = "modrelu" if cell.activation is None else "tanh"
-    return ref.orthogonal_rnn_sequence(x, weights, cell.mode, cell.rho, activation)
+    return ref.orthogonal_rnn_sequence(x, weights, cell.mode, cell.rho, activation, **m)

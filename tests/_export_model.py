@@ -1,32 +1,94 @@
-"""Run under another backend: build every zoo cell with fixed weights, save, record outputs.
+"""Run under another backend: build every test-table model with fixed weights, save, record outputs.
 
 python -m tests._export_model OUT_DIR   (KERAS_BACKEND chooses the backend)
+
+For every entry of ``MODELS`` it writes, in OUT_DIR:
+
+* ``NAME.keras``       -- ``model.save``
+* ``NAME.weights.h5``  -- ``model.save_weights``
+* ``NAME.npy``         -- ``model(x)`` on the writing backend
+* ``NAME.vars.npz``    -- every variable's value, in ``model.weights`` order
+
+plus ``x.npy`` (the shared input) and ``manifest.json`` (per model, the
+variable names -- last path component -- and shapes in ``model.weights``
+order), so the reader can check that weight names match across backends.
 """
 
+import json
 import os
 import sys
 
 import keras
 import numpy as np
 
-from tests._cells import CASES, fixed_weights
+from tests._cells import ALL_CASES, fixed_weights
+
+UNITS, STEPS, FEATURES = 6, 7, 3
+
+# A few table cases also wrapped in keras_rnnzoo.layers.RNN (the fast-path
+# layer) instead of keras.layers.RNN: (case id, RNN keyword arguments).
+ZOO_RNN = [
+    ("urlstm", dict()),
+    ("asrnn-cayley", dict(hoist_inputs=True)),
+    ("gru", dict()),
+    ("orth-dtriv", dict(go_backwards=True)),
+]
+_BY_ID = {c[0]: c for c in ALL_CASES}
+
+# (model name, cell class, cell kwargs, wrapper, wrapper kwargs, seed):
+# every case of the test table in keras.layers.RNN, plus ZOO_RNN.
+MODELS = [(name, cls, kwargs, "keras", {}, i) for i, (name, cls, kwargs) in enumerate(ALL_CASES)]
+MODELS += [(f"{name}@zoo-rnn", _BY_ID[name][1], _BY_ID[name][2], "zoo", rnn_kwargs,
+            len(ALL_CASES) + j)
+           for j, (name, rnn_kwargs) in enumerate(ZOO_RNN)]
+MODEL_IDS = [m[0] for m in MODELS]
 
 
-def build(cls, kwargs):
-    inp = keras.Input((7, 3))
-    h = keras.layers.RNN(cls(6, **kwargs), return_sequences=True)(inp)
+def build(cls, kwargs, wrapper="keras", rnn_kwargs=None):
+    """Input(7, 3) -> RNN(cls(6, **kwargs), return_sequences) -> Dense(4)."""
+    if wrapper == "keras":
+        rnn = keras.layers.RNN
+    else:
+        from keras_rnnzoo.layers import RNN as rnn
+    inp = keras.Input((STEPS, FEATURES))
+    h = rnn(cls(UNITS, **kwargs), return_sequences=True, **(rnn_kwargs or {}))(inp)
     return keras.Model(inp, keras.layers.Dense(4)(h))
 
 
+def build_model(spec):
+    _, cls, kwargs, wrapper, rnn_kwargs, _ = spec
+    return build(cls, kwargs, wrapper, rnn_kwargs)
+
+
+def describe(model):
+    """[(variable name, shape)] in model.weights order."""
+    return [[v.path.split("/")[-1], list(v.shape)] for v in model.weights]
+
+
+def inputs():
+    return np.random.default_rng(42).normal(size=(4, STEPS, FEATURES)).astype("float32")
+
+
 def main(out_dir):
-    x = np.random.default_rng(42).normal(size=(4, 7, 3)).astype("float32")
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+    x = inputs()
     np.save(os.path.join(out_dir, "x.npy"), x)
-    for i, (name, cls, kwargs) in enumerate(CASES):
-        model = build(cls, kwargs)
-        fixed_weights(model.layers[1].cell, seed=i)
+    manifest = {}
+    for spec in MODELS:
+        name, seed = spec[0], spec[5]
+        model = build_model(spec)
+        fixed_weights(model.layers[1].cell, seed=seed)
         model.save(os.path.join(out_dir, f"{name}.keras"))
         model.save_weights(os.path.join(out_dir, f"{name}.weights.h5"))
         np.save(os.path.join(out_dir, f"{name}.npy"), keras.ops.convert_to_numpy(model(x)))
+        np.savez(os.path.join(out_dir, f"{name}.vars.npz"),
+                 *[keras.ops.convert_to_numpy(v) for v in model.weights])
+        manifest[name] = describe(model)
+    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
+        json.dump({"backend": keras.backend.backend(), "models": manifest}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ def test_asrnn_limits_linear_and_tanh():
     """U_f = I: h = tanh(D a)/D -> a as D -> 0, and tanh(a) at D = 1."""
     x = inputs(steps=1)
     for scale, expected_fn in [(0.0, lambda a: a), (1.0, np.tanh)]:
-        layer = make_rnn(ASRNNCell, dict(epsilon=1e-6 if scale == 0 else 0.0), steps=1)
+        layer = make_rnn(ASRNNCell, dict(epsilon=1e-6) if scale == 0 else dict(
+            epsilon=0.0, saturation_scale_initializer="ones"), steps=1)
         cell = layer.cell
         cell.saturation_scale.assign(np.full((6,), scale, "float32"))
         a = x[:, 0, :] @ to_numpy(cell.kernel) + to_numpy(cell.bias)

@@ -264,3 +264,53 @@ def test_ur_cells_take_any_constraint_and_serialise_it():
     clone = URLSTMCell.from_config(cell.get_config())
     assert isinstance(clone.recurrent_constraint, SpectralClip)
     assert clone.recurrent_constraint.get_config() == cell.recurrent_constraint.get_config()
+
+
+def _first_cell_state(cell, c0, candidate_bias):
+    """c_1 of a URLSTMCell with zero weights, x = h = 0, c_0 = c0 and the
+    candidate block's bias set (u = tanh(candidate_bias))."""
+    h = cell.units
+    bias = np.zeros(4 * h, "float32")
+    bias[2 * h:3 * h] = candidate_bias
+    for v in (cell.kernel, cell.recurrent_kernel):
+        v.assign(np.zeros(v.shape, "float32"))
+    cell.bias.assign(bias)
+    _, (_, c) = cell(np.zeros((1, 3), "float32"),
+                     [np.zeros((1, h), "float32"), np.full((1, h), c0, "float32")])
+    return to_numpy(c)[0]
+
+
+@pytest.mark.parametrize("label,kwargs", [
+    ("--", dict(gate_init="standard", refine=False)),
+    ("U-", dict(refine=False)),
+    ("C-", dict(gate_init="chrono", refine=False)),
+    ("-R", dict(gate_init="standard")),
+    ("UR", dict()),
+])
+def test_initial_gate_values_follow_the_documented_table(label, kwargs):
+    """The table of URLSTMCell's docstring: gates at a = 0 for each ablation."""
+    h = 16
+    cell = URLSTMCell(h, **kwargs)
+    cell.build((None, 3))
+    b_g = to_numpy(cell.gate_bias)
+    retained = _first_cell_state(cell, 1.0, 0.0)        # c_1 = g (or f) with u = 0
+    written = _first_cell_state(cell, 0.0, 1.0) / np.tanh(1.0)  # c_1 / u = 1 - g (or i)
+    sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
+    if label == "--":
+        np.testing.assert_allclose(retained, sig(1.0), rtol=1e-5)
+        np.testing.assert_allclose(written, 0.5, rtol=1e-5)
+    elif label == "U-":
+        assert np.all((retained >= 1 / h - 1e-6) & (retained <= 1 - 1 / h + 1e-6))
+        np.testing.assert_allclose(written, 0.5, rtol=1e-5)
+    elif label == "C-":
+        np.testing.assert_allclose(retained, sig(b_g), rtol=1e-5)
+        np.testing.assert_allclose(written, sig(-b_g), rtol=1e-5)
+    elif label == "-R":
+        np.testing.assert_allclose(b_g, 0.0)
+        np.testing.assert_allclose(retained, 0.5, rtol=1e-5)  # f = r = 1/2: g = f
+        np.testing.assert_allclose(written, 0.5, rtol=1e-5)
+    else:
+        u = sig(b_g)
+        g = 2 * (1 - u) * u + (1 - 2 * (1 - u)) * u ** 2
+        np.testing.assert_allclose(retained, g, rtol=1e-5)
+        np.testing.assert_allclose(written, 1 - g, rtol=1e-5)

@@ -242,6 +242,7 @@ def test_masked_loss_and_accuracy_ignore_the_input_phase():
     assert tasks.MaskedTokenAccuracy.from_config(metric.get_config()).name == metric.name
 
 
+@pytest.mark.slow  # a finite-loss fit smoke test; reverse_ordering.py fits with the mask by default
 def test_fit_step_with_the_mask():
     V, L = 12, 5
     task = tasks.make_task("reverse", vocab_size=V, length=L, seed=0, num_test=32)

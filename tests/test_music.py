@@ -275,6 +275,16 @@ def test_script_flags(monkeypatch, capsys):
     model = polyphonic_music.build_model(args)
     assert isinstance(model.optimizer, optimizers.SGD)
     assert model.optimizer.lr_multipliers == {"recurrent_kernel": pytest.approx(0.1)}
+
+
+@pytest.mark.slow  # finite-loss smoke step; the script trains end to end in the default tier
+def test_script_scornn_model_takes_a_finite_step(monkeypatch):
+    from training import polyphonic_music
+
+    monkeypatch.setenv("RNNZOO_DATA_DIR", "/somewhere")
+    args = polyphonic_music.parse_args(["--cell", "scornn", "--hidden", "4", "--input-scale",
+                                        "0.01"])
+    model = polyphonic_music.build_model(args)
     x = _seqs((6,))[0][None]
     loss = model.train_on_batch(x[:, :-1], x[:, 1:], sample_weight=np.ones((1, 5), np.float32))
     assert np.isfinite(np.ravel(loss)[0])
@@ -311,3 +321,61 @@ def test_script_end_to_end_on_the_fixture(fixture_dir, tmp_path):
     with pytest.raises(SystemExit) as err:
         polyphonic_music.load(args)
     assert "sha256" in str(err.value.code) and music.MUSIC_DATASETS["jsb"][1] in str(err.value.code)
+
+
+def _weights(model):
+    cell = model.get_layer("rnn").cell
+    return {w.path.split("/")[-1]: to_numpy(w) for w in cell.weights}
+
+
+@pytest.mark.parametrize("cell", ["stable_lstm", "lstm", "gru", "stable_rnn", "rnn"])
+def test_author_init_offsets_and_read_out(cell):
+    """--init author: Miller & Hardt's bias[n//4:n//2] = 10 in b_ih and b_hh, read-out U(+-0.1)."""
+    from training import polyphonic_music
+
+    h = 8
+    args = polyphonic_music.parse_args(["--data-dir", "unused", "--output-dir", "unused",
+                                        "--cell", cell, "--hidden", str(h), "--init", "author"])
+    model = polyphonic_music.build_model(args)
+    bias = _weights(model)["bias"]
+    offset = np.zeros(bias.shape, bool)
+    if cell in ("lstm", "stable_lstm"):  # (4H,) = b_ih + b_hh, forget block [H, 2H): 20
+        offset[h:2 * h] = True
+        value, bound = 20.0, 2 / np.sqrt(h)
+    elif cell in ("rnn", "stable_rnn"):  # (H,): units H/4 ... H/2 - 1: 20
+        offset[h // 4:h // 2] = True
+        value, bound = 20.0, 2 / np.sqrt(h)
+    else:  # (2, 3H), Keras order z, r, h; PyTorch's slice [6, 12) of (r, z, n) is r 6-7, z 0-3
+        offset[:, 0:4] = True
+        offset[:, h + 6:2 * h] = True
+        value, bound = 10.0, 1 / np.sqrt(h)
+    np.testing.assert_array_equal(bias[offset], value)
+    rest = bias[~offset]
+    assert np.abs(rest).max() <= bound + 1e-6 and np.abs(rest).max() > 0  # PyTorch's draws
+    readout = model.get_layer("readout")
+    kernel, readout_bias = to_numpy(readout.kernel), to_numpy(readout.bias)
+    assert np.abs(kernel).max() <= 0.1 + 1e-7 and np.abs(kernel).max() > 0.09
+    assert kernel.std() == pytest.approx(0.1 / np.sqrt(3), rel=0.1)
+    np.testing.assert_array_equal(readout_bias, 0.0)
+    if cell == "rnn":  # the author's nn.RNN init, not Keras' SimpleRNN one
+        assert np.abs(_weights(model)["kernel"]).max() <= 1 / np.sqrt(h) + 1e-6
+
+
+def test_default_init_has_no_offsets_and_bad_init_is_refused(capsys):
+    from training import polyphonic_music
+
+    common = ["--data-dir", "unused", "--output-dir", "unused", "--hidden", "8"]
+    model = polyphonic_music.build_model(polyphonic_music.parse_args(
+        common + ["--cell", "stable_lstm"]))
+    assert np.abs(_weights(model)["bias"]).max() <= 2 / np.sqrt(8)
+    assert np.abs(to_numpy(model.get_layer("readout").kernel)).max() > 0.1  # Glorot, 88 + 8
+    for argv, text in ((["--cell", "asrnn", "--init", "author"], "--init author"),
+                       (["--init", "torch"], "--init")):
+        with pytest.raises(SystemExit) as err:
+            polyphonic_music.parse_args(common + argv)
+        assert err.value.code == 2
+        message = capsys.readouterr().err
+        assert text in message and ("stable_lstm" in message or "invalid choice" in message)
+    with pytest.raises(SystemExit):
+        polyphonic_music.parse_args(["--help"])
+    assert "U(-0.1, 0.1)" in " ".join(capsys.readouterr().out.split())

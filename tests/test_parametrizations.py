@@ -43,9 +43,63 @@ def test_expm_pade_on_general_matrices_and_batches():
         assert np.linalg.norm(out[i] - expected) / np.linalg.norm(expected) < 1e-5
 
 
-def test_native_and_portable_expm_agree():
-    s = random_skew(32, 30.0, seed=7).astype("float32")
+@pytest.mark.parametrize("n,norm1", [(32, 2.0), (32, 30.0), (128, 100.0)])
+def test_native_and_portable_expm_agree(n, norm1):
+    s = random_skew(n, norm1, seed=7).astype("float32")
     np.testing.assert_allclose(to_numpy(P.expm(s)), to_numpy(P.expm_pade(s)), atol=2e-6)
+
+
+def _orthogonality_error(w):
+    w = to_numpy(w).astype("float64")
+    return np.abs(w.T @ w - np.eye(w.shape[-1])).max()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_expm_stays_orthogonal_at_large_norm(seed):
+    """n = 128, ||S||_1 = 100: float32 torch.linalg.matrix_exp alone reached 2.2e-5."""
+    s = random_skew(128, 100.0, seed=seed).astype("float32")
+    a = np.triu(s, 1)  # a free parameter with skew(a) = s
+    base = scipy.linalg.expm(random_skew(128, 10.0, seed=seed + 10)).astype("float32")
+    outputs = {
+        "expm": P.expm(s),
+        "expm_pade": P.expm_pade(s),
+        "orthogonal_from_free": P.orthogonal_from_free(a),
+        "orthogonal_from_free(base)": P.orthogonal_from_free(a, base=base),
+    }
+    errors = {name: _orthogonality_error(w) for name, w in outputs.items()}
+    assert max(errors.values()) <= 1e-5, errors
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "pade"])
+def test_expm_gradient_at_large_norm(native):
+    """d/dt L(A + t E) at ||skew(A)||_1 = 100, n = 128, against scipy in float64."""
+    rng = np.random.default_rng(8)
+    a = np.triu(random_skew(128, 100.0, seed=8), 1)
+    c = rng.normal(size=(128, 128))
+    e = np.triu(rng.normal(size=(128, 128)), 1)
+    c32 = keras.ops.convert_to_tensor(c.astype("float32"))
+    auto = gradient(lambda x: keras.ops.sum(c32 * P.expm(P.skew(x), native=native)),
+                    a.astype("float32"))
+    assert auto.dtype == np.float32 and np.all(np.isfinite(auto))
+    h = 1e-5
+    numeric = (np.sum(c * scipy.linalg.expm(ref.skew(a + h * e)))
+               - np.sum(c * scipy.linalg.expm(ref.skew(a - h * e)))) / (2 * h)
+    np.testing.assert_allclose(np.sum(auto * e), numeric, rtol=1e-3)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="torch's own expm paths")
+def test_torch_expm_paths_give_the_fallback_numbers():
+    """Below the threshold the fast float32 path runs as it is; above it float64."""
+    from keras_rnnzoo.backend import torch as torch_backend
+
+    for norm1, exact in ((2.0, "float32"), (30.0, "float64")):
+        s = keras.ops.convert_to_tensor(random_skew(64, norm1, seed=3).astype("float32"))
+        out = to_numpy(torch_backend.native_expm(s))
+        assert out.dtype == np.float32
+        forced = {"float32": float("inf"), "float64": 0.0}
+        np.testing.assert_array_equal(
+            out, to_numpy(torch_backend.native_expm(s, max_float32_norm1=forced[exact])))
+        np.testing.assert_allclose(out, to_numpy(P.expm_pade(s)), atol=2e-6)
 
 
 def test_cayley_is_orthogonal_and_matches_formula():

@@ -22,12 +22,12 @@ def inputs(batch=4, steps=STEPS, seed=1):
     return np.random.default_rng(seed).normal(size=(batch, steps, DIM)).astype("float32")
 
 
-def pair(cls, kwargs, **rnn_kwargs):
+def pair(cls, kwargs, batch=None, **rnn_kwargs):
     """(fast, fallback) layers holding the same fixed weights."""
     fast = layers.RNN(cls(UNITS, **kwargs), **rnn_kwargs)
     slow = layers.RNN(cls(UNITS, **kwargs), fast_path=False, **rnn_kwargs)
     for layer in (fast, slow):
-        layer.build((None, STEPS, DIM))
+        layer.build((batch, STEPS, DIM))
         fixed_weights(layer.cell)
     return fast, slow
 
@@ -103,23 +103,111 @@ def test_blocked_cases_fall_back_and_say_why():
     layer(x)
     assert layer.last_path == "keras"
     assert "not a keras_rnnzoo cell" in layer.fast_path_blocker()
-    masked = layers.RNN(cells.URGRUCell(UNITS), return_sequences=True)
-    mask = np.ones((4, STEPS), bool)
-    mask[:, -2:] = False
-    out = masked(x, mask=mask)
-    assert masked.last_path == "keras" and masked.fast_path_blocker(mask) == "a mask was given"
-    np.testing.assert_allclose(to_numpy(out)[:, -1], to_numpy(out)[:, -3], atol=0)
     unrolled = layers.RNN(cells.URGRUCell(UNITS), unroll=True)
     unrolled(x)
     assert unrolled.last_path == "keras" and unrolled.fast_path_blocker() == "unroll=True"
+    forced = layers.RNN(cells.URGRUCell(UNITS), fast_path=False)
+    forced(x)
+    assert forced.last_path == "keras" and forced.fast_path_blocker() == "fast_path=False"
 
 
-def test_stateful_layer_takes_the_fallback():
-    layer = layers.RNN(cells.StableRNNCell(UNITS), stateful=True)
+def _mask(batch=4):
+    """Variable lengths 7, 5, 3, 6 (padding at the end), and one gap."""
+    mask = np.ones((batch, STEPS), bool)
+    for row, length in enumerate((7, 5, 3, 6)[:batch]):
+        mask[row, length:] = False
+    mask[0, 2] = False
+    return mask
+
+
+# A representative of every step shape: orthogonal, gated with two states, GRU family.
+MASK_CASES = [c for c in ALL_CASES if c[0] in (
+    "asrnn-dtriv", "orth-cayley", "urlstm", "urgru", "spectral-gru", "lstm", "gru",
+    "stable-rnn")]
+
+
+MASK_KWARGS = {
+    "sequences": dict(return_sequences=True),
+    "state-backwards": dict(return_sequences=True, return_state=True, go_backwards=True),
+    "zero-output": dict(return_state=True, zero_output_for_mask=True, return_sequences=True),
+}
+# Every step shape with plain sequences; the layer options on two of them.
+MASK_GRID = [(case, "sequences") for case in MASK_CASES] + [
+    (case, option) for case in MASK_CASES[1:3] for option in ("state-backwards", "zero-output")]
+
+
+@pytest.mark.parametrize("case,option", MASK_GRID,
+                         ids=[f"{c[0]}-{o}" for c, o in MASK_GRID])
+def test_masks_take_the_fast_path_and_match_the_fallback(case, option):
+    rnn_kwargs = MASK_KWARGS[option]
+    _, cls, kwargs = case
+    fast, slow = pair(cls, kwargs, **rnn_kwargs)
+    x, mask = inputs(), _mask()
+    got, want = as_list(fast(x, mask=mask)), as_list(slow(x, mask=mask))
+    assert fast.last_path == "fast" and slow.last_path == "keras"
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+    if not rnn_kwargs.get("zero_output_for_mask") and not rnn_kwargs.get("go_backwards"):
+        # a masked step repeats the previous output
+        np.testing.assert_allclose(got[0][2, 3:], np.repeat(got[0][2, 2:3], 4, axis=0), atol=0)
+
+
+def test_embedding_mask_zero_fit_step_matches_the_fallback():
+    """Masks from Embedding(mask_zero=True), one SGD update of every weight."""
+    tokens = np.array([[3, 1, 4, 1, 5, 0, 0], [2, 7, 1, 0, 0, 0, 0],
+                       [1, 2, 3, 4, 5, 6, 7], [6, 6, 0, 0, 0, 0, 0]])
+    y = np.random.default_rng(5).normal(size=(4, 2)).astype("float32")
+    models = []
+    for fast_path in (True, False):
+        keras.utils.set_random_seed(3)
+        inp = keras.Input((STEPS,), dtype="int32")
+        h = keras.layers.Embedding(8, DIM, mask_zero=True)(inp)
+        rnn = layers.RNN(cells.URLSTMCell(UNITS), fast_path=fast_path)
+        model = keras.Model(inp, keras.layers.Dense(2)(rnn(h)))
+        model.compile(keras.optimizers.SGD(0.1), "mse")
+        models.append((model, rnn))
+    models[1][0].set_weights(models[0][0].get_weights())
+    losses = [float(m.train_on_batch(tokens, y)) for m, _ in models]
+    assert models[0][1].last_path == "fast" and models[1][1].last_path == "keras"
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+    for a, b in zip(models[0][0].get_weights(), models[1][0].get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", MASK_CASES[:4], ids=[c[0] for c in MASK_CASES[:4]])
+def test_stateful_layer_takes_the_fast_path_and_matches_the_fallback(case):
+    _, cls, kwargs = case
+    fast, slow = pair(cls, kwargs, batch=4, stateful=True, return_sequences=True)
     x = inputs()
-    first, second = to_numpy(layer(x)), to_numpy(layer(x))
-    assert layer.last_path == "keras"
-    assert not np.allclose(first, second)  # the state carried over
+    runs = []
+    for layer in (fast, slow):
+        runs.append([to_numpy(layer(x)), to_numpy(layer(x))])
+        layer.reset_state()
+        runs[-1].append(to_numpy(layer(x)))
+    assert fast.last_path == "fast" and slow.last_path == "keras"
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+    assert not np.allclose(runs[0][0], runs[0][1])  # the state carried over
+    np.testing.assert_allclose(runs[0][0], runs[0][2], atol=1e-6)  # and was reset
+
+
+def test_stateful_fit_on_the_fast_path_matches_the_fallback():
+    """Two stateful SGD updates (state carried from the first to the second)."""
+    x, y = inputs(batch=4), np.random.default_rng(6).normal(size=(4, 2)).astype("float32")
+    models = []
+    for fast_path in (True, False):
+        inp = keras.Input(batch_shape=(4, STEPS, DIM))
+        rnn = layers.RNN(cells.GRUCell(UNITS), stateful=True, fast_path=fast_path)
+        model = keras.Model(inp, keras.layers.Dense(2)(rnn(inp)))
+        fixed_weights(rnn.cell)
+        model.compile(keras.optimizers.SGD(0.1), "mse")
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    for model in models:
+        for _ in range(2):
+            model.train_on_batch(x, y)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
 
 
 def test_config_and_keras_file_round_trip(tmp_path):

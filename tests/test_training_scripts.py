@@ -58,6 +58,7 @@ def test_copy_task_writes_outputs_and_resumes(tmp_path):
     assert bad.returncode != 0 and "--monitor-every" in bad.stderr
 
 
+@pytest.mark.slow  # a finite-loss smoke run; the copy script runs in the test above
 @pytest.mark.parametrize("cell,loss", [("lstm", "last"), ("scornn", "all")])
 def test_copy_task_other_cells_and_conventions(tmp_path, cell, loss):
     out = str(tmp_path / cell)
@@ -68,13 +69,17 @@ def test_copy_task_other_cells_and_conventions(tmp_path, cell, loss):
     assert np.isfinite(loss_value)
 
 
-def test_copy_task_rejects_bad_flags(tmp_path):
-    bad = run("--cell", "no_such_cell", "--output-dir", str(tmp_path / "x"))
-    assert bad.returncode == 2 and "--cell" in bad.stderr
-    bad = run("--hidden", "0", "--output-dir", str(tmp_path / "y"))
-    assert bad.returncode == 2 and "--hidden" in bad.stderr
-    missing = run("--resume", "--output-dir", str(tmp_path / "none"))
-    assert missing.returncode != 0 and "--resume" in missing.stderr
+def test_copy_task_rejects_bad_flags(tmp_path, capsys):
+    from training import copy_task
+
+    for argv, flag in ((["--cell", "no_such_cell"], "--cell"), (["--hidden", "0"], "--hidden")):
+        with pytest.raises(SystemExit) as err:
+            copy_task.parse_args(argv + ["--output-dir", str(tmp_path / "x")])
+        assert err.value.code == 2 and flag in capsys.readouterr().err
+    # in process: a subprocess would pay ~10 s of imports for one sys.exit
+    with pytest.raises(SystemExit) as err:
+        copy_task.main(["--resume", "--hidden", "4", "--output-dir", str(tmp_path / "none")])
+    assert "--resume" in str(err.value.code)
 
 
 def test_adding_task_writes_outputs(tmp_path):
@@ -115,10 +120,11 @@ def test_scripts_reject_bad_flags(tmp_path, script, argv):
     assert argv[-2] in bad.stderr
 
 
+@pytest.mark.slow  # 15 cells x 3 scripts; each script runs end to end in the default tier
 @pytest.mark.parametrize("cell", sorted(_cells.CELLS))
 def test_every_zoo_cell_trains_in_every_script(cell):
     """Each --cell builds and takes one finite train step in each script."""
-    from training import adding_task, copy_task, reverse_ordering
+    from training import adding_task, copy_task, reverse_ordering  # polyphonic_music below
 
     common = ["--cell", cell, "--hidden", "6", "--chrono-tmax", "8", "--output-dir", "unused"]
     losses = []
@@ -131,4 +137,69 @@ def test_every_zoo_cell_trains_in_every_script(cell):
     task = reverse_ordering.make_task(args)
     x, y, mask = task.sample(4, seed=0)
     losses.append(reverse_ordering.build_model(args, task).train_on_batch(x, y, sample_weight=mask))
-    assert all(np.isfinite(np.ravel(v)[0]) for v in losses)
+    from training import polyphonic_music
+
+    args = polyphonic_music.parse_args(common + ["--data-dir", "unused"])
+    roll = (np.random.default_rng(0).random((2, 6, 88)) < 0.1).astype("float32")
+    losses.append(polyphonic_music.build_model(args).train_on_batch(
+        roll[:, :-1], roll[:, 1:], sample_weight=np.ones((2, 5), "float32")))
+    assert len(losses) == 4 and all(np.isfinite(np.ravel(v)[0]) for v in losses)
+
+
+def _cell_weights(model):
+    cell = model.get_layer("rnn").cell
+    return {w.path.split("/")[-1]: np.asarray(keras.ops.convert_to_numpy(w)) for w in cell.weights}
+
+
+def test_torch_init_of_the_lstm_and_gru_baselines():
+    """PyTorch's nn.LSTM / nn.GRU initialisation where a script claims it."""
+    from training import copy_task, reverse_ordering
+
+    h = 64
+    bound = 1.0 / np.sqrt(h)
+    morita = ["--hidden", str(h), "--vocab", "8", "--length", "4", "--steps", "10", "--warmup",
+              "2", "--output-dir", "unused"]
+    # Morita's nn.LSTM: no forget-bias offset, every block b_ih + b_hh (triangular)
+    args = reverse_ordering.parse_args(morita + ["--cell", "lstm"])
+    assert args.lstm_forget_bias is None
+    model = reverse_ordering.build_model(args, reverse_ordering.make_task(args))
+    w = _cell_weights(model)
+    forget = w["bias"][h:2 * h]
+    assert np.abs(w["bias"]).max() <= 2 * bound + 1e-6 and np.abs(w["bias"]).max() > bound
+    assert forget.std() > 0.3 * bound and abs(forget.mean()) < 0.5 * bound
+    # the weights are independent draws (one seed for all gave equal rows)
+    d = w["kernel"].shape[0]
+    assert not np.allclose(w["kernel"][:min(d, h)], w["recurrent_kernel"][:min(d, h)])
+    assert np.abs(w["kernel"]).max() <= bound + 1e-6
+    # nn.Linear read-out: weight and bias U(+-1/sqrt(H))
+    readout = model.get_layer("readout")
+    kernel, bias = (np.asarray(keras.ops.convert_to_numpy(v)) for v in (readout.kernel,
+                                                                         readout.bias))
+    assert np.abs(kernel).max() <= bound + 1e-6 and np.abs(kernel).max() > 0.9 * bound
+    assert np.abs(bias).max() <= bound + 1e-6 and np.abs(bias).max() > 0
+
+    # the GRU keeps b_ih and b_hh as the rows of its (2, 3H) bias: each row uniform
+    model = reverse_ordering.build_model(reverse_ordering.parse_args(morita + ["--cell", "gru"]),
+                                         reverse_ordering.make_task(args))
+    bias = _cell_weights(model)["bias"]
+    assert bias.shape == (2, 3 * h)
+    assert np.abs(bias).max() <= bound + 1e-6  # a sum of two uniforms reaches 2 / sqrt(H)
+    assert np.abs(bias).max() > 0.95 * bound and not np.allclose(bias[0], bias[1])
+    assert np.var(bias) == pytest.approx(bound ** 2 / 3, rel=0.25)  # U(+-b): b^2/3
+
+    # the copy task's LSTM (asRNN's baseline): forget bias exactly 1
+    args = copy_task.parse_args(["--cell", "lstm", "--hidden", "8", "--delay", "3",
+                                 "--recall", "2", "--output-dir", "unused"])
+    bias = _cell_weights(copy_task.build_model(args))["bias"]
+    np.testing.assert_array_equal(bias[8:16], 1.0)
+    assert np.abs(bias[:8]).max() <= 2 / np.sqrt(8) and np.abs(bias[:8]).max() > 0
+
+
+def test_cell_help_states_each_scripts_lstm_forget_bias(capsys):
+    from training import copy_task, reverse_ordering
+
+    for module, text in ((reverse_ordering, "nn.LSTM init (no forget bias offset)"),
+                         (copy_task, "forget bias 1")):
+        with pytest.raises(SystemExit):
+            module.parse_args(["--help"])
+        assert text in " ".join(capsys.readouterr().out.split())

@@ -3,9 +3,9 @@
 Trains one zoo cell (or a baseline) with ``model.fit`` on fresh batches and
 writes into ``--output-dir``: ``metrics.csv`` (one row per --log-every
 steps), ``loss.png`` (with the memoryless baseline), ``model.keras`` and
-``command.txt``. Defaults are small (delay 30, 600 steps of asRNN H = 64:
-a few minutes on 2 CPU cores); ``--delay 100 --hidden 138 --steps 1500`` is
-the CPU reproduction of benchmarks/results/.
+``command.txt``. Defaults are small (delay 30, 600 steps of asRNN at its
+default H = 138: a few minutes on 2 CPU cores); ``--delay 100 --steps 1500``
+is the CPU reproduction of benchmarks/results/.
 
 Per-cell defaults (asrnn.md §6; override with the flags):
   asrnn   ASRNNCell(mode=dtriv, K=100, M=100), H 138, RMSprop a=0.9, lr 2e-4, A at 2e-5, clip 10

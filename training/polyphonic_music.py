@@ -23,6 +23,21 @@ per --log-every steps), ``loss.png`` (the training loss), ``nll_per_frame.png``
 ``command.txt`` and ``eval.json`` (NLL per frame on the valid and test splits
 beside their Bernoulli floors).
 
+Initialisation (--init): ``default`` is each cell's own (the stable cells:
+PyTorch's U(+-1/sqrt(H)) with the summed bias b_ih + b_hh; --cell rnn: Keras'
+SimpleRNN init) and a Keras Dense read-out (Glorot uniform, zero bias).
+``author`` is the initialisation of Miller & Hardt's code (millerjohnp/TCN,
+poly_music/model.py), for --cell stable_rnn, stable_lstm, rnn, lstm or gru
+(the cells behind nn.RNN / nn.LSTM / nn.GRU): PyTorch's default for every
+weight and both biases, then ``bias[n//4:n//2] = 10`` in each of b_ih and b_hh
+(n = the bias length), and a read-out with weight U(-0.1, 0.1) and zero bias.
+What the slice hits depends on the cell: LSTM (n = 4H, blocks i, f, g, o) the
+forget block, an effective forget bias 20; RNN (n = H) units H/4 ... H/2 - 1,
+whose tanh starts saturated at 1; GRU (n = 3H, PyTorch blocks r, z, n) the
+reset gate of units 3H/4 ... H - 1 and the update gate of units 0 ... H/2 - 1
+(update gate ~ 1: those units hold h = 0 at first), 10 in each bias row of
+the zoo's (2, 3H) GRU bias.
+
 Defaults (Miller & Hardt's JSB RNN row of Table 2, with H = 128 instead of
 1,024 for CPU runs): stable_rnn, SGD lr 0.05, global clip 5, batch 1, 10 passes
 over the training split. Kanai et al. (Nottingham, spectral_gru) scale the input
@@ -60,6 +75,11 @@ def parse_args(argv=None):
     p.add_argument("--loss-reduction", choices=("sum", "mean"), default="sum",
                    help="sum: NLL summed over the frames of a batch (Miller & Hardt's code); "
                         "mean: NLL per real frame")
+    p.add_argument("--init", choices=("default", "author"), default="default",
+                   help="default: each cell's initialisation and a Glorot readout; author: "
+                        "Miller & Hardt's code (PyTorch init, bias[n/4:n/2] = 10 in both "
+                        "b_ih and b_hh, readout U(-0.1, 0.1) with zero bias; only for --cell "
+                        + ", ".join(_cells.AUTHOR_INIT_CELLS) + ")")
     p.add_argument("--pad-multiple", type=int, default=16,
                    help="pad each batch's length to a multiple of this (masked: the loss is "
                         "unchanged; bounds recompilations on JAX/TensorFlow)")
@@ -68,6 +88,9 @@ def parse_args(argv=None):
                                      "log-every", "dtriv-k", "dtriv-m", "input-scale",
                                      "pad-multiple"])
     args.delta = _cells.parse_delta(p, args.delta)
+    if args.init == "author" and args.cell not in _cells.AUTHOR_INIT_CELLS:
+        p.error(f"--init author is Miller & Hardt's initialisation of nn.RNN / nn.LSTM / nn.GRU: "
+                f"use it with --cell {', '.join(_cells.AUTHOR_INIT_CELLS)}; got --cell {args.cell}")
     if args.data_dir is None:
         args.data_dir = os.environ.get("RNNZOO_DATA_DIR") or None
     if args.data_dir is None:
@@ -92,7 +115,11 @@ def build_model(args):
     if args.input_scale != 1.0:
         x = keras.layers.Rescaling(args.input_scale, name="input_scale")(x)
     h = _cells.build_rnn(args, return_sequences=True)(x)
-    logits = keras.layers.Dense(NUM_KEYS, name="readout", dtype="float32")(h)
+    readout = {}
+    if args.init == "author":  # decoder.weight.uniform_(-0.1, 0.1), decoder.bias.zero_()
+        readout = dict(kernel_initializer=keras.initializers.RandomUniform(
+            -0.1, 0.1, seed=_cells.sub_seed(args.seed, 3)), bias_initializer="zeros")
+    logits = keras.layers.Dense(NUM_KEYS, name="readout", dtype="float32", **readout)(h)
     model = keras.Model(inputs, logits, name=f"music_{args.dataset}_{args.cell}")
     reduction = "sum" if args.loss_reduction == "sum" else "mean_with_sample_weight"
     model.compile(_common.make_optimizer(args, _cells.lr_multipliers(args)),
@@ -144,7 +171,7 @@ def main(argv=None):
     result = {
         "dataset": args.dataset, "cell": args.cell, "hidden": args.hidden, "backend": BACKEND,
         "steps": args.steps, "batch_size": args.batch_size, "input_scale": args.input_scale,
-        "loss_reduction": args.loss_reduction,
+        "loss_reduction": args.loss_reduction, "init": args.init,
         "train_nll_per_frame_last_row": float(last["nll_per_frame"]),
         "valid_nll_per_frame": tasks.evaluate_music(model, valid),
         "test_nll_per_frame": tasks.evaluate_music(model, test),

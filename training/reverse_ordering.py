@@ -3,7 +3,10 @@
 Model (Morita 2024): TokenEmbedding (V real tokens + a learnable dummy token
 for the output phase, d_e = --embed-dim) -> PositionalEncoding (--pe, merged
 by --pe-merge) -> RNN(--cell) -> Dense(V); loss = mean cross-entropy over the
-output positions only (the task mask as sample weight). Adam (beta_2 0.98,
+output positions only (the task mask as sample weight). Initialisation as in
+Morita's code, PyTorch's defaults: embedding N(0, 1); --cell gru / lstm as
+nn.GRU / nn.LSTM (every weight and both biases U(+-1/sqrt(H)), no forget-bias
+offset); the read-out as nn.Linear (weight and bias U(+-1/sqrt(H))). Adam (beta_2 0.98,
 eps 1e-9: the official code), lr warm-up over --warmup steps then cosine
 decay, global clip 1. Every training batch is fresh and never equals one of
 the 1,024 held-out test sequences.
@@ -37,7 +40,7 @@ PE_KINDS = ("none", "sinusoidal", "learnable", "random", "dummy")
 
 def parse_args(argv=None):
     p = _common.shared_parser(__doc__.splitlines()[0])
-    _cells.add_cell_arguments(p, default="gru")
+    _cells.add_cell_arguments(p, default="gru", lstm_forget_bias=None)  # nn.LSTM
     p.set_defaults(steps=2000, hidden=128, lr=1e-3, clipnorm=1.0, optimizer="adam",
                    adam_beta2=0.98, adam_epsilon=1e-9)
     p.add_argument("--task", choices=TASKS, default="reverse")
@@ -82,7 +85,7 @@ def make_task(args):
 def build_model(args, task):
     import keras
 
-    from keras_rnnzoo import layers, tasks
+    from keras_rnnzoo import initializers, layers, tasks
 
     tokens = keras.Input((task.input_length,), dtype="int32", name="tokens")
     x = layers.TokenEmbedding(args.vocab, args.embed_dim, seed=args.seed, name="embedding")(tokens)
@@ -90,7 +93,12 @@ def build_model(args, task):
         x = layers.PositionalEncoding(args.pe, merge=args.pe_merge, max_length=task.input_length,
                                       seed=args.seed, name="positional_encoding")(x)
     h = _cells.build_rnn(args, return_sequences=True)(x)
-    logits = keras.layers.Dense(task.num_classes, name="readout", dtype="float32")(h)
+    # nn.Linear's default: weight and bias U(+-1/sqrt(fan_in)), fan_in = H
+    logits = keras.layers.Dense(
+        task.num_classes, name="readout", dtype="float32",
+        kernel_initializer=initializers.TorchUniform(seed=_cells.sub_seed(args.seed, 3)),
+        bias_initializer=initializers.TorchUniform(
+            fan=args.hidden, seed=_cells.sub_seed(args.seed, 4)))(h)
     model = keras.Model(tokens, logits, name=f"{args.task}_{args.cell}_pe_{args.pe}")
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0, decay_steps=args.steps - args.warmup,

@@ -6,7 +6,7 @@ package that gives the same numbers (checked in ``tests/test_parametrizations.py
 and ``tests/test_rnn_layer.py``).
 
 * ``native_expm(x)``: the framework's own matrix exponential, or ``None``.
-* ``scan_steps(step, xs, states, constants, return_sequences)``: the
+* ``scan_steps(step, xs, states, constants, return_sequences, mask, zero_output)``: the
   time loop of ``keras_rnnzoo.layers.RNN`` (a lean eager loop on torch,
   ``jax.lax.scan``, ``tf.while_loop``), or ``None``; the fallback is
   ``keras.layers.RNN``'s own loop.
@@ -16,7 +16,7 @@ and ``tests/test_rnn_layer.py``).
   on another backend the monitors say so.
 * ``dense_gradient(g)``: a sparse gradient (TensorFlow's ``IndexedSlices``)
   as a dense tensor; the identity elsewhere.
-* ``keras_internals``: the single place that leans on Keras internals.
+
 """
 
 import keras

@@ -9,21 +9,34 @@ def native_expm(x):
     return jax.scipy.linalg.expm(x)
 
 
-def scan_steps(step, xs, states, constants, return_sequences):
+def scan_steps(step, xs, states, constants, return_sequences, mask=None, zero_output=False):
     """``jax.lax.scan`` over time: one traced step, compiled once.
 
     Same contract as the torch version; the carry is (last output, states),
     the last output starting as zeros shaped like ``states[0]`` (a zoo cell's
-    output is its first state).
+    output is its first state). A ``mask`` (batch, T) is scanned with the
+    inputs.
     """
     import jax.numpy as jnp
 
-    def body(carry, x_t):
-        output, new_states = step(x_t, carry[1], constants)
-        return (output, list(new_states)), (output if return_sequences else None)
+    def body(carry, scanned):
+        states = carry[1]
+        if mask is None:
+            output, new_states = step(scanned, states, constants)
+            new_states = list(new_states)
+        else:
+            x_t, m_t = scanned
+            new_output, new_states = step(x_t, states, constants)
+            previous = jnp.zeros_like(new_output) if zero_output else states[0]
+            output = jnp.where(m_t, new_output, previous)
+            new_states = [jnp.where(m_t, n, s) for n, s in zip(new_states, states)]
+        return (output, new_states), (output if return_sequences else None)
 
+    scanned = jnp.swapaxes(xs, 0, 1)
+    if mask is not None:
+        scanned = (scanned, jnp.swapaxes(jnp.asarray(mask, bool), 0, 1)[..., None])
     init = (jnp.zeros_like(states[0]), list(states))
-    (last, states), outputs = jax.lax.scan(body, init, jnp.swapaxes(xs, 0, 1))
+    (last, states), outputs = jax.lax.scan(body, init, scanned)
     return last, (jnp.swapaxes(outputs, 0, 1) if return_sequences else None), states
 
 

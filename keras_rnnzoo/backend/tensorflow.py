@@ -10,7 +10,7 @@ import tensorflow as tf
 native_expm = None
 
 
-def scan_steps(step, xs, states, constants, return_sequences):
+def scan_steps(step, xs, states, constants, return_sequences, mask=None, zero_output=False):
     """``tf.while_loop`` over time; inputs and outputs in ``TensorArray``s.
 
     Same contract as the torch version. The per-step input is read from a
@@ -22,10 +22,19 @@ def scan_steps(step, xs, states, constants, return_sequences):
     time_major = tf.transpose(xs, [1, 0, 2])
     steps = time_major.shape[0] if time_major.shape[0] is not None else tf.shape(xs)[1]
     inputs = tf.TensorArray(xs.dtype, size=steps).unstack(time_major)
+    if mask is not None:
+        keep = tf.transpose(tf.cast(mask, tf.bool), [1, 0])[..., None]
+        keep = tf.TensorArray(tf.bool, size=steps).unstack(keep)
 
     def body(t, last, states, *outputs):
         output, new_states = step(inputs.read(t), states, constants)
-        return (t + 1, output, list(new_states)) + tuple(o.write(t, output) for o in outputs)
+        new_states = list(new_states)
+        if mask is not None:
+            m_t = keep.read(t)
+            previous = tf.zeros_like(output) if zero_output else states[0]
+            output = tf.where(m_t, output, previous)
+            new_states = [tf.where(m_t, n, s) for n, s in zip(new_states, states)]
+        return (t + 1, output, new_states) + tuple(o.write(t, output) for o in outputs)
 
     loop_vars = (tf.constant(0), tf.zeros_like(states[0]), list(states))
     if return_sequences:

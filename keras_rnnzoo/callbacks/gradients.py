@@ -14,7 +14,7 @@ import numpy as np
 from keras import ops
 
 from keras_rnnzoo import backend
-from keras_rnnzoo.backend import keras_internals
+from keras_rnnzoo import _keras_internals as keras_internals
 from keras_rnnzoo.callbacks._logs import pyplot
 from keras_rnnzoo.callbacks._logs import save_figure
 from keras_rnnzoo.callbacks._periodic import MonitorCallback

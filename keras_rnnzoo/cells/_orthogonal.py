@@ -6,7 +6,6 @@ Not public: ``ASRNNCell`` (asrnn.py) and ``OrthogonalRNNCell``
 
 from keras import ops
 
-from keras_rnnzoo.backend.keras_internals import PerSequenceHooks
 from keras_rnnzoo.cells._base import ZooCell
 from keras_rnnzoo.cells._base import check_choice
 from keras_rnnzoo.initializers import Henaff
@@ -23,15 +22,27 @@ def check_mode(mode):
     )
 
 
-class OrthogonalRecurrentCell(ZooCell, PerSequenceHooks):
+class OrthogonalRecurrentCell(ZooCell):
     """Base: orthogonal matrices W = B . phi(skew(A)) built once per forward pass.
 
     Subclasses call ``add_orthogonal(free_name, initializer)`` in ``build`` and
     implement ``compute_sequence_constants()`` (a dict of tensors in
-    ``compute_dtype``) and ``call``. In ``keras.layers.RNN`` the constants are
-    built once before the time loop (see ``keras_rnnzoo.backend.keras_internals``);
-    a direct ``cell(x, states)`` call builds them inline.
+    ``compute_dtype``) and ``step``; ``ZooCell`` builds the constants once per
+    forward pass inside an RNN and inline in a direct call.
     """
+
+    _refused = {
+        "recurrent_constraint": (
+            "`recurrent_kernel` is the free parameter A of W = B exp(skew(A)) (or the "
+            "Cayley map), which keeps W orthogonal for every A; a constraint on A would "
+            "not constrain W. Use the cell's `mode` for the recurrent matrix, or "
+            "keras_rnnzoo.cells.RNNCell with a constraint such as constraints.SpectralClip."),
+        "recurrent_regularizer": (
+            "W is orthogonal for every A, so a norm penalty on W is constant, and one on "
+            "the free parameter A would penalise the chart (dtriv resets A to 0 every K "
+            "steps), not the matrix. Regularise the input `kernel` or the output layer "
+            "instead, or use keras_rnnzoo.cells.RNNCell for a penalised W."),
+    }
 
     def __init__(
         self,
@@ -66,7 +77,6 @@ class OrthogonalRecurrentCell(ZooCell, PerSequenceHooks):
         self.mode = mode
         self.rho = rho
         self._orthogonal_names = []
-        self._constants = None
 
     # --- weights ---------------------------------------------------------------
     def add_orthogonal(self, name, initializer):
@@ -133,21 +143,6 @@ class OrthogonalRecurrentCell(ZooCell, PerSequenceHooks):
         blocks["W"] = self.recurrent_matrix()
         return blocks
 
-    # --- per-sequence constants ------------------------------------------------
-    def compute_sequence_constants(self):
-        raise NotImplementedError
-
-    def sequence_constants(self):
-        if self._constants is not None:
-            return self._constants
-        return self.compute_sequence_constants()
-
-    def begin_sequence(self):
-        self._constants = self.compute_sequence_constants()
-
-    def end_sequence(self):
-        self._constants = None
-
     # --- dtriv -------------------------------------------------------------------
     def dtriv_chart_change(self):
         """B <- B . exp(skew(A)) and A <- 0: W is unchanged (dtriv mode only)."""
@@ -172,11 +167,7 @@ class OrthogonalRecurrentCell(ZooCell, PerSequenceHooks):
     def build_common(self, input_shape):
         """Check the step shape; create ``kernel`` (d, H) and ``recurrent_kernel`` A."""
         self.check_step_input_shape(input_shape)
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(input_shape[-1], self.units),
-            initializer=self.kernel_initializer,
-        )
+        self.kernel = self.add_cell_weight("kernel", "kernel", (input_shape[-1], self.units))
         self.add_orthogonal("recurrent_kernel", self.recurrent_initializer)
 
     def get_config(self):

@@ -1,5 +1,8 @@
 """Adaptive-saturated RNN (asRNN)."""
 
+import math
+import numbers
+
 import keras
 from keras import ops
 
@@ -41,22 +44,38 @@ class ASRNNCell(OrthogonalRecurrentCell):
 
     Deviations from the official code (``ndminhkhoi46/asRNN``):
 
-    * Row layout: the official code applies ``nn.Linear``-style weights
-      (h W^T); here W is applied as h @ W, so a torch free parameter A ports as
-      its transpose (skew(A^T) = -skew(A)).
+    * Row layout and the dtriv translation side: the zoo's recurrent matrix is
+      W = B exp(S), S = skew(A), applied as h @ W; the official code applies
+      its matrix as an ``nn.Linear`` weight, i.e. W = exp(-S) B^T in row form.
+      So an official A ports as its transpose (skew(A^T) = -skew(A)) only
+      while B = I; once the base moves, the zoo's base is B^T and its S is
+      -B S B^T.
     * Any accurate float32 expm is used (native torch/JAX, Pade-13 on
       TensorFlow) instead of the official custom-backward expm: same function.
-    * The sign flip of mode ``"cayley"`` is applied to h_{t-1} before W_hh; its
-      exact position in the official code was not recorded (spec asrnn.md §9).
+    * The sign flip of mode ``"cayley"`` is applied to h_{t-1} before W_hh, as
+      in the official code (``hidden.mm(D)`` before the cell, i.e. W_hh D_+-,
+      scoRNN's W = Cayley(A) D form).
+    * |s| is computed as s * sign(s), whose derivative is 0 at s = 0 on every
+      backend (the official torch code's behaviour; JAX's own ``abs`` has
+      derivative 1 there, TensorFlow's and torch's 0). With the copy-task
+      defaults (s initialised to 0) s therefore does not train and D stays at
+      eps: the cell is almost a linear orthogonal RNN, as in the official code.
+    * Mixed precision: W_f and W_f^-1 = U_f D^-1 (entries up to 1/eps = 1e5
+      with the copy defaults, beyond float16's 65504) stay float32, and the
+      saturation tanh(a D U_f^T) U_f D^-1 runs in float32 before h_t is cast
+      to ``compute_dtype``; the recurrent and input matmuls run in the compute
+      dtype.
 
-    Note: with the copy-task defaults (s initialised to 0) |s| has zero
-    gradient at 0 on every framework, so D stays at eps and the cell is almost
-    a linear orthogonal RNN, as in the official code.
+    Dropout (``dropout``, ``recurrent_dropout``): x_t * m_x before W_xh and
+    h_{t-1} * m_h before W_hh, one mask pair per sequence (``ZooCell``).
 
     Args:
         units: hidden size H (> 0).
         mode: ``"exprnn"``, ``"dtriv"`` or ``"cayley"``; U_f uses the same mode.
-        epsilon: eps >= 0 added to |s| (copy default 1e-5; MNIST 0.01; PTB 0).
+        epsilon: eps >= 0 added to |s|, finite (copy default 1e-5; MNIST 0.01;
+            PTB 0 with s ~ U(0.8, 3)). eps = 0 is refused with an
+            initialiser that can draw s = 0 (the default zeros): D would be
+            singular.
         rho: mode ``"cayley"`` only: number of -1 entries of D_+-
             (default ``units // 2``, the copy/pMNIST setting).
         kernel_initializer: W_xh (default ``"orthogonal"``).
@@ -66,6 +85,12 @@ class ASRNNCell(OrthogonalRecurrentCell):
         saturation_scale_initializer: s ~ U(a, b) (default zeros: a = b = 0,
             the copy setting; MNIST uses ``RandomUniform(0.02, 0.02)``).
         bias_initializer: b (default zeros).
+        dropout, recurrent_dropout, seed: Keras' variational dropout, one mask
+            pair per sequence (``ZooCell``): x_t * m_x before W_xh, h_{t-1} * m_h before W_hh.
+        kernel_regularizer, bias_regularizer, kernel_constraint,
+            bias_constraint: Keras' cell arguments. ``recurrent_constraint``
+            and ``recurrent_regularizer`` are refused: W is orthogonal for
+            every A (the error says what to use instead).
         **kwargs: ``keras.layers.Layer`` arguments (name, dtype, ...).
 
     Call arguments:
@@ -112,10 +137,12 @@ class ASRNNCell(OrthogonalRecurrentCell):
             bias_initializer=bias_initializer,
             **kwargs,
         )
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon >= 0:
+        if (isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real)
+                or not math.isfinite(epsilon) or not epsilon >= 0):
             raise ValueError(
-                f"`epsilon` must be a number >= 0 (added to |s| in D = diag(|s| + eps)); "
-                f"got {epsilon!r}."
+                f"`epsilon` must be a finite number >= 0 (added to |s| in D = diag(|s| + "
+                f"eps); an infinite eps makes D infinite); got {epsilon!r}. The copy task "
+                "uses 1e-5."
             )
         self.epsilon = float(epsilon)
         self.saturation_kernel_initializer = keras.initializers.get(
@@ -124,6 +151,13 @@ class ASRNNCell(OrthogonalRecurrentCell):
         self.saturation_scale_initializer = keras.initializers.get(
             saturation_scale_initializer
         )
+        if self.epsilon == 0 and _may_draw_zero(self.saturation_scale_initializer):
+            raise ValueError(
+                "`epsilon=0` with this `saturation_scale_initializer` "
+                f"({type(self.saturation_scale_initializer).__name__}) can start s at 0, "
+                "where D = diag(|s| + eps) is singular and W_f^-1 infinite (NaN outputs). "
+                "Use epsilon > 0 (e.g. 1e-5), or an initialiser away from 0, e.g. "
+                "keras.initializers.RandomUniform(0.8, 3.0) (the PTB setting).")
 
     def build(self, input_shape):
         self.build_common(input_shape)
@@ -134,13 +168,13 @@ class ASRNNCell(OrthogonalRecurrentCell):
             initializer=self.saturation_scale_initializer,
             autocast=False,
         )
-        self.bias = self.add_weight(
-            name="bias", shape=(self.units,), initializer=self.bias_initializer
-        )
+        self.bias = self.add_cell_weight("bias", "bias", (self.units,))
 
     def saturation_diagonal(self):
         """d = |s| + eps (float32), the diagonal of D."""
-        return ops.abs(ops.cast(self.saturation_scale, "float32")) + self.epsilon
+        s = ops.cast(self.saturation_scale, "float32")
+        # |s| with derivative 0 at s = 0 on every backend (jax.numpy.abs has 1).
+        return s * ops.sign(s) + self.epsilon
 
     def compute_sequence_constants(self):
         u_f = self.orthogonal_matrix("saturation_kernel")
@@ -152,16 +186,47 @@ class ASRNNCell(OrthogonalRecurrentCell):
             # tanh(.) U_f D^-1: the row form of W_f^-1 tanh(.).
             "from_saturation": u_f / ops.expand_dims(d, 0),
         }
-        return {k: ops.cast(v, self.compute_dtype) for k, v in constants.items()}
+        dtypes = {"recurrent": self.compute_dtype, "to_saturation": self.saturation_dtype,
+                  "from_saturation": self.saturation_dtype}
+        return {k: ops.cast(v, dtypes[k]) for k, v in constants.items()}
+
+    @property
+    def saturation_dtype(self):
+        """float32 under float16 (W_f^-1 overflows float16), else ``compute_dtype``."""
+        return "float32" if self.compute_dtype == "float16" else self.compute_dtype
 
     def step(self, projected, states, constants):
         h, wrap = split_state(states)
         c = constants
-        a = projected + ops.matmul(h, c["recurrent"])
+        a = projected + ops.matmul(self.recurrent_input(h, c), c["recurrent"])
+        if self.saturation_dtype != self.compute_dtype:
+            a = ops.cast(a, self.saturation_dtype)
         h = ops.matmul(ops.tanh(ops.matmul(a, c["to_saturation"])), c["from_saturation"])
+        if self.saturation_dtype != self.compute_dtype:
+            h = ops.cast(h, self.compute_dtype)
         return h, wrap(h)
 
     def get_config(self):
         config = super().get_config()
         config["epsilon"] = self.epsilon
         return config
+
+
+def _may_draw_zero(initializer):
+    """True when ``initializer`` can give s = 0 (zeros, a zero constant, a range
+    or a distribution around 0): eps = 0 then makes D singular."""
+    name = type(initializer).__name__
+    config = initializer.get_config() if hasattr(initializer, "get_config") else {}
+    if name == "Zeros":
+        return True
+    if name == "Constant":
+        return float(config.get("value", 0.0)) == 0.0
+    if name == "RandomUniform":
+        return config.get("minval", -0.05) <= 0.0 <= config.get("maxval", 0.05)
+    if name in ("Ones",):
+        return False
+    # Normal and other distributions around 0, or unknown: D may be singular.
+    return name in ("RandomNormal", "TruncatedNormal", "GlorotUniform", "GlorotNormal",
+                    "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
+                    "VarianceScaling", "Orthogonal", "Identity")
+

@@ -15,17 +15,19 @@ from keras_rnnzoo.cells._base import ZooCell
 from keras_rnnzoo.cells._base import split_state
 
 
-def pop_fixed(owner, kwargs, keys):
-    """Remove ``keys`` from ``kwargs``; a value given for one is an error.
+def pop_fixed(owner, kwargs, fixed):
+    """Remove the arguments ``fixed`` ({name: why}) from ``kwargs``; a value
+    given for one is an error that says why and what to do instead.
 
     For cells built on a baseline that set some of its arguments themselves
-    (a stable cell's constraint, the spectral GRU's ``reset_after``).
+    (a stable cell's projection, the spectral GRU's ``reset_after``).
     """
-    for key in keys:
+    for key, why in fixed.items():
         if kwargs.pop(key, None) is not None:
             raise ValueError(
-                f"{owner} sets `{key}` itself; remove the argument, or use the plain "
-                "baseline cell (keras_rnnzoo.cells.RNNCell / LSTMCell / GRUCell).")
+                f"{owner} sets `{key}` itself ({why}); remove the argument, or use the "
+                "plain baseline cell (keras_rnnzoo.cells.RNNCell / LSTMCell / GRUCell) "
+                "for a free choice.")
 
 
 def without(config, keys):
@@ -34,41 +36,30 @@ def without(config, keys):
 
 
 class _Baseline(ZooCell):
-    """Arguments shared by the baselines: bias switch and weight constraints."""
+    """Arguments shared by the baselines: the bias switch."""
 
     def __init__(self, units, use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_constraint=None, recurrent_constraint=None, **kwargs):
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", **kwargs):
         super().__init__(units, kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer,
                          bias_initializer=bias_initializer, **kwargs)
         if not isinstance(use_bias, bool):
             raise ValueError(f"`use_bias` must be True or False; got {use_bias!r}.")
         self.use_bias = use_bias
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
 
     def build_weights(self, input_shape, blocks, bias_shape=None, bias_initializer=None):
         self.check_step_input_shape(input_shape)
         h = self.units
-        self.kernel = self.add_weight(
-            name="kernel", shape=(input_shape[-1], blocks * h),
-            initializer=self.kernel_initializer, constraint=self.kernel_constraint)
-        self.recurrent_kernel = self.add_weight(
-            name="recurrent_kernel", shape=(h, blocks * h),
-            initializer=self.recurrent_initializer, constraint=self.recurrent_constraint)
+        self.kernel = self.add_cell_weight("kernel", "kernel", (input_shape[-1], blocks * h))
+        self.recurrent_kernel = self.add_cell_weight("recurrent", "recurrent_kernel",
+                                                     (h, blocks * h))
         if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias", shape=bias_shape or (blocks * h,),
-                initializer=bias_initializer or self.bias_initializer)
+            self.bias = self.add_cell_weight("bias", "bias", bias_shape or (blocks * h,),
+                                             initializer=bias_initializer)
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "use_bias": self.use_bias,
-            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
-        })
+        config["use_bias"] = self.use_bias
         return config
 
 
@@ -88,7 +79,11 @@ class RNNCell(_Baseline):
         activation: default ``"tanh"``.
         use_bias: default True.
         kernel_initializer, recurrent_initializer, bias_initializer,
-        kernel_constraint, recurrent_constraint: as in Keras.
+        dropout, recurrent_dropout, seed: Keras' variational dropout, one mask
+            pair per sequence (``ZooCell``): x_t * m_x before W_x, h_{t-1} * m_h before W_h.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer,
+        kernel_constraint, recurrent_constraint, bias_constraint: Keras' cell
+            arguments.
         **kwargs: ``keras.layers.Layer`` arguments.
 
     Example:
@@ -111,7 +106,8 @@ class RNNCell(_Baseline):
 
     def step(self, projected, states, constants):
         h, wrap = split_state(states)
-        h = self.activation(projected + ops.matmul(h, self.recurrent_kernel))
+        h = self.activation(
+            projected + ops.matmul(self.recurrent_input(h, constants), self.recurrent_kernel))
         return h, wrap(h)
 
     def get_config(self):
@@ -138,7 +134,12 @@ class LSTMCell(_Baseline):
         units: hidden size H.
         unit_forget_bias: default True.
         use_bias, kernel_initializer, recurrent_initializer,
-        bias_initializer, kernel_constraint, recurrent_constraint: as in Keras.
+        bias_initializer: as in Keras.
+        dropout, recurrent_dropout, seed: Keras' variational dropout, one mask
+            pair per sequence (``ZooCell``): x_t * m_x before W_x, h_{t-1} * m_h before W_h (all four blocks).
+        kernel_regularizer, recurrent_regularizer, bias_regularizer,
+        kernel_constraint, recurrent_constraint, bias_constraint: Keras' cell
+            arguments.
         **kwargs: ``keras.layers.Layer`` arguments.
 
     Example:
@@ -172,7 +173,7 @@ class LSTMCell(_Baseline):
 
     def step(self, projected, states, constants):
         h, c = states[0], states[1]
-        a = projected + ops.matmul(h, self.recurrent_kernel)
+        a = projected + ops.matmul(self.recurrent_input(h, constants), self.recurrent_kernel)
         a_i, a_f, a_u, a_o = ops.split(a, 4, axis=-1)
         c = ops.sigmoid(a_f) * c + ops.sigmoid(a_i) * ops.tanh(a_u)
         h = ops.sigmoid(a_o) * ops.tanh(c)
@@ -206,7 +207,13 @@ class GRUCell(_Baseline):
         units: hidden size H.
         reset_after: default True.
         use_bias, kernel_initializer, recurrent_initializer,
-        bias_initializer, kernel_constraint, recurrent_constraint: as in Keras.
+        bias_initializer: as in Keras.
+        dropout, recurrent_dropout, seed: Keras' variational dropout, one mask
+            pair per sequence (``ZooCell``): x_t * m_x before W_x, h_{t-1} * m_h before W_h (gates and
+            candidate; z * h_{t-1} uses the unmasked state).
+        kernel_regularizer, recurrent_regularizer, bias_regularizer,
+        kernel_constraint, recurrent_constraint, bias_constraint: Keras' cell
+            arguments.
         **kwargs: ``keras.layers.Layer`` arguments.
 
     Example:
@@ -233,13 +240,16 @@ class GRUCell(_Baseline):
         bias_shape = (2, 3 * self.units) if self.reset_after else None
         self.build_weights(input_shape, 3, bias_shape=bias_shape)
 
-    def project_inputs(self, inputs):
+    def project_inputs(self, inputs, constants=None):
+        mask = None if constants is None else constants.get("input_mask")
+        if mask is not None:
+            inputs = inputs * (mask if len(inputs.shape) == 2 else ops.expand_dims(mask, 1))
         a = ops.matmul(inputs, self.kernel)
         if self.bias is None:
             return a
         return a + (self.bias[0] if self.reset_after else self.bias)
 
-    def sequence_constants(self):
+    def compute_sequence_constants(self):
         """Per forward pass: the recurrent bias row (reset after) or the gate
         and candidate column blocks of ``recurrent_kernel`` (reset before).
         A slice of a weight inside the loop costs a full-size gradient per
@@ -252,17 +262,19 @@ class GRUCell(_Baseline):
 
     def step(self, a_x, states, constants):
         h, wrap = split_state(states)
+        h_in = self.recurrent_input(h, constants)
         x_zr, x_h = ops.split(a_x, [2 * self.units], axis=-1)
         if self.reset_after:
-            a_h = ops.matmul(h, self.recurrent_kernel)
+            a_h = ops.matmul(h_in, self.recurrent_kernel)
             if "recurrent_bias" in constants:
                 a_h = a_h + constants["recurrent_bias"]
             h_zr, h_h = ops.split(a_h, [2 * self.units], axis=-1)
             z, r = ops.split(ops.sigmoid(x_zr + h_zr), 2, axis=-1)
             cand = ops.tanh(x_h + r * h_h)
         else:
-            z, r = ops.split(ops.sigmoid(x_zr + ops.matmul(h, constants["gates"])), 2, axis=-1)
-            cand = ops.tanh(x_h + ops.matmul(r * h, constants["candidate"]))
+            z, r = ops.split(ops.sigmoid(x_zr + ops.matmul(h_in, constants["gates"])), 2,
+                             axis=-1)
+            cand = ops.tanh(x_h + ops.matmul(r * h_in, constants["candidate"]))
         h = z * h + (1.0 - z) * cand
         return h, wrap(h)
 

@@ -38,9 +38,12 @@ class OrthogonalRNNCell(OrthogonalRecurrentCell):
     ``use_bias=True``, ``recurrent_base`` = B in mode ``"dtriv"``. The
     recurrent matrix is built once per forward pass inside ``keras.layers.RNN``.
 
-    Deviations from ``Lezcano/expRNN``: row layout (h @ W, so a torch A ports
-    transposed); any accurate float32 expm instead of its custom-backward one;
-    the position of the scoRNN sign flip (asrnn.md §9).
+    Deviations from ``Lezcano/expRNN``: any accurate float32 expm instead of
+    its custom-backward one (torch: float64 above the 1-norm where its float32
+    ``matrix_exp`` loses orthogonality). The recurrent matrix is W = B exp(S),
+    S = skew(A), applied in row layout as h @ W: Lezcano's expRNN
+    (h @ (base exp(S))) ports as is. The scoRNN sign flip D_+- acts on h_{t-1}
+    before W_hh, as in the asRNN code base (``hidden.mm(D)`` before the cell).
 
     Args:
         units: hidden size H (> 0).
@@ -53,6 +56,13 @@ class OrthogonalRNNCell(OrthogonalRecurrentCell):
         recurrent_initializer: A (default ``Henaff()``).
         modrelu_bias_initializer: beta (default U(-0.01, 0.01)).
         bias_initializer: b (default zeros).
+        dropout, recurrent_dropout, seed: Keras' variational dropout, one mask
+            pair per sequence (``ZooCell``): x_t * m_x before W_xh, h_{t-1} * m_h before W_hh.
+        kernel_regularizer, bias_regularizer, kernel_constraint,
+            bias_constraint: Keras' cell arguments. ``recurrent_constraint``
+            and ``recurrent_regularizer`` are refused: W is orthogonal for
+            every A.
+        **kwargs: ``keras.layers.Layer`` arguments.
 
     Call arguments:
         inputs: (batch, d); states: [h_{t-1}]; training: unused.
@@ -121,9 +131,7 @@ class OrthogonalRNNCell(OrthogonalRecurrentCell):
     def build(self, input_shape):
         self.build_common(input_shape)
         if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias", shape=(self.units,), initializer=self.bias_initializer
-            )
+            self.bias = self.add_cell_weight("bias", "bias", (self.units,))
         if self.activation is None:
             self.modrelu_bias = self.add_weight(
                 name="modrelu_bias",
@@ -136,7 +144,7 @@ class OrthogonalRNNCell(OrthogonalRecurrentCell):
 
     def step(self, projected, states, constants):
         h, wrap = split_state(states)
-        a = projected + ops.matmul(h, constants["recurrent"])
+        a = projected + ops.matmul(self.recurrent_input(h, constants), constants["recurrent"])
         h = modrelu(a, self.modrelu_bias) if self.activation is None else self.activation(a)
         return h, wrap(h)
 

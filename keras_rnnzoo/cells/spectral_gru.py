@@ -52,7 +52,12 @@ class SpectralGRUCell(GRUCell):
         kernel_initializer: default ``"glorot_uniform"``.
         recurrent_initializer: default ``"orthogonal"``.
         bias_initializer: default ``"zeros"``.
-        kernel_constraint: optional constraint on the input kernel.
+        dropout, recurrent_dropout, seed: Keras' variational dropout, one mask
+            pair per sequence (``ZooCell``): x_t * m_x before W_x, h_{t-1} * m_h before W_hz, W_hr and, with
+            the reset gate, before W_hh: r_t * (h_{t-1} * m_h).
+        kernel_constraint, bias_constraint, kernel_regularizer,
+            recurrent_regularizer, bias_regularizer: Keras' cell arguments
+            (``recurrent_constraint`` and ``reset_after`` are the cell's own).
         **kwargs: ``keras.layers.Layer`` arguments.
 
     Call arguments:
@@ -74,7 +79,11 @@ class SpectralGRUCell(GRUCell):
     """
 
     # Reset before W_hh, and the clip set by `delta`.
-    _fixed = ("reset_after", "recurrent_constraint")
+    _fixed = {
+        "reset_after": "Kanai et al.'s GRU applies the reset gate before W_hh",
+        "recurrent_constraint": "W_hh's singular values are clipped at 2 - delta after every "
+                                "step; set `delta` (None: no clipping)",
+    }
 
     def __init__(self, units, delta=0.2, use_bias=False, **kwargs):
         if delta is not None and (isinstance(delta, bool) or not isinstance(delta, (int, float))

@@ -1,5 +1,7 @@
 """Stable recurrent models (Miller & Hardt 2019): projected RNN and LSTM."""
 
+import numbers
+
 import keras
 from keras import ops
 
@@ -18,8 +20,9 @@ AUTHOR_INPUT_FORGET_SCALE = 0.25
 
 
 def _torch_defaults(units):
-    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+    if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
         return {}  # ZooCell reports the bad `units`.
+    units = int(units)
     return {"kernel_initializer": TorchUniform(fan=units),
             "recurrent_initializer": TorchUniform(fan=units),
             "bias_initializer": TorchUniform(fan=units, terms=2)}
@@ -73,6 +76,10 @@ class StableRNNCell(RNNCell):
         use_bias: default True.
         kernel_initializer, recurrent_initializer, bias_initializer: default
             PyTorch's.
+        dropout, recurrent_dropout, seed: Keras' variational dropout, one mask
+            pair per sequence (``ZooCell``): x_t * m_x before W_xh, h_{t-1} * m_h before W_hh.
+        kernel_constraint, bias_constraint, *_regularizer: Keras' cell
+            arguments (``recurrent_constraint`` is the projection).
         **kwargs: ``keras.layers.Layer`` arguments.
 
     Call arguments:
@@ -93,7 +100,11 @@ class StableRNNCell(RNNCell):
         (arXiv:1805.10369), section 2.
     """
 
-    _fixed = ("activation", "recurrent_constraint")
+    _fixed = {
+        "activation": "the contraction argument needs a 1-Lipschitz tanh",
+        "recurrent_constraint": "W_hh is projected to sigma_max <= max_singular_value after "
+                                "every step; set `max_singular_value`, or constrain=False",
+    }
 
     def __init__(self, units, max_singular_value=1.0, constrain=True, use_bias=True, **kwargs):
         if isinstance(max_singular_value, bool) or not isinstance(
@@ -160,6 +171,10 @@ class StableLSTMCell(LSTMCell):
         constrain: apply the projection (default True).
         kernel_initializer, recurrent_initializer, bias_initializer: default
             PyTorch's U(+-1/sqrt(H)).
+        dropout, recurrent_dropout, seed: Keras' variational dropout, one mask
+            pair per sequence (``ZooCell``): x_t * m_x before W_x, h_{t-1} * m_h before W_h (all four blocks).
+        bias_constraint, *_regularizer: Keras' cell arguments
+            (``kernel_constraint`` and ``recurrent_constraint`` are the projection).
         **kwargs: ``keras.layers.Layer`` arguments.
 
     Call arguments:
@@ -180,7 +195,13 @@ class StableLSTMCell(LSTMCell):
         (arXiv:1805.10369), section 4 and appendix.
     """
 
-    _fixed = ("unit_forget_bias", "kernel_constraint", "recurrent_constraint")
+    _fixed = {
+        "unit_forget_bias": "the forget-gate offset is `forget_bias`",
+        "kernel_constraint": "the forget block W_xf is L1-normalised to `input_forget_scale`; "
+                             "set it, or input_forget_scale=None to leave the kernel free",
+        "recurrent_constraint": "every recurrent block is L1-normalised to `recurrent_scales`; "
+                                "set them, or constrain=False",
+    }
 
     def __init__(self, units, axis="author", recurrent_scales=AUTHOR_SCALES,
                  input_forget_scale=AUTHOR_INPUT_FORGET_SCALE, forget_bias=0.0,

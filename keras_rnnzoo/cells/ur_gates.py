@@ -1,5 +1,7 @@
 """UR gating (Gu et al. 2020): uniform gate initialisation and the refine gate."""
 
+import numbers
+
 import keras
 from keras import ops
 
@@ -39,7 +41,8 @@ class _URCell(_Baseline):
         bias_initializer=None,
         **kwargs,
     ):
-        torch_default = TorchUniform(fan=units) if isinstance(units, int) and units > 0 else None
+        torch_default = (TorchUniform(fan=int(units)) if isinstance(units, numbers.Integral)
+                         and not isinstance(units, bool) and units > 0 else None)
         super().__init__(
             units,
             kernel_initializer=kernel_initializer or torch_default,
@@ -123,15 +126,19 @@ class URLSTMCell(_URCell):
 
     The ablations of the paper are settings of this one cell:
 
-    ============  ===========================  =================
-    label         gate_init                    refine
-    ============  ===========================  =================
-    ``--`` LSTM   ``"standard"`` (b_g = 1)     False
-    ``U-``        ``"uniform"``                False
-    ``C-``        ``"chrono"``                 False
-    ``-R``        ``"standard"``               True
-    ``UR``        ``"uniform"`` (default)      True
-    ============  ===========================  =================
+    ============  ===========================  ========  ===============================
+    label         gate_init                    refine    gates at a = 0 (b_g = gate_bias)
+    ============  ===========================  ========  ===============================
+    ``--`` LSTM   ``"standard"`` (b_g = 1)     False     f = sigma(1) = 0.731, i = 0.5
+    ``U-``        ``"uniform"``                False     f = u ~ U[1/H, 1 - 1/H], i = 0.5
+    ``C-``        ``"chrono"``                 False     f = sigma(b_g), i = sigma(-b_g)
+    ``-R``        ``"standard"`` (b_g = 0)     True      f = r = 0.5, g = 0.5
+    ``UR``        ``"uniform"`` (default)      True      f = u, r = 1 - u, g = g(u, 1 - u)
+    ============  ===========================  ========  ===============================
+
+    (``tests/test_gated_cells.py`` checks this table.) The ``-R`` cell follows
+    the re-implementation, which zeroes the tied vector for it (f = r = 0.5 at
+    a = 0); with ``forget_bias=1`` it would start at f = 0.73, r = 0.27.
 
     With ``refine=False`` the second block is an ordinary input gate and the
     cell is the standard LSTM: i_t = sigma(a_i) (chrono: sigma(a_i - b_g),
@@ -171,11 +178,17 @@ class URLSTMCell(_URCell):
         refine_bias: ``"tied"`` or ``"independent"`` (refine=True only).
         gate_bias_trainable: train b_g (True in the re-implementation).
         max_timescale: T_max of chrono initialisation (default H).
-        forget_bias: b_g for ``gate_init="standard"`` (default 1.0).
+        forget_bias: b_g for ``gate_init="standard"`` (default None: 1.0
+            without the refine gate, the ``--`` LSTM; 0.0 with it, the ``-R``
+            cell of the re-implementation, "UR-LSTM with b_f = 0").
         kernel_initializer, recurrent_initializer, bias_initializer: default
             ``TorchUniform(fan=units)``.
-        kernel_constraint, recurrent_constraint: e.g.
-            ``constraints.SpectralClip(1.0, num_blocks=4, blocks=[2])``.
+        dropout, recurrent_dropout, seed: Keras' variational dropout, one mask
+            pair per sequence (``ZooCell``): x_t * m_x before W_x, h_{t-1} * m_h before W_h (all four blocks).
+        kernel_regularizer, recurrent_regularizer, bias_regularizer,
+        kernel_constraint, recurrent_constraint, bias_constraint: Keras' cell
+            arguments (e.g. recurrent_constraint=
+            ``constraints.SpectralClip(1.0, num_blocks=4, blocks=[2])``).
         **kwargs: ``keras.layers.Layer`` arguments.
 
     Call arguments:
@@ -204,12 +217,16 @@ class URLSTMCell(_URCell):
         return ("f", "r", "u", "o") if self.refine else ("f", "i", "u", "o")
 
     def __init__(self, units, gate_init="uniform", refine=True, refine_bias="tied",
-                 gate_bias_trainable=True, max_timescale=None, forget_bias=1.0, **kwargs):
+                 gate_bias_trainable=True, max_timescale=None, forget_bias=None, **kwargs):
         super().__init__(units, gate_init=gate_init, refine=refine, refine_bias=refine_bias,
                          gate_bias_trainable=gate_bias_trainable,
                          max_timescale=max_timescale, **kwargs)
-        self.forget_bias = float(forget_bias)
-        self.standard_gate_bias = self.forget_bias
+        if forget_bias is not None and (isinstance(forget_bias, bool)
+                                        or not isinstance(forget_bias, numbers.Real)):
+            raise ValueError(f"`forget_bias` must be a number or None; got {forget_bias!r}.")
+        self.forget_bias = None if forget_bias is None else float(forget_bias)
+        self.standard_gate_bias = (self.forget_bias if forget_bias is not None
+                                   else (0.0 if refine else 1.0))
 
     @property
     def second_gate_offset(self):
@@ -223,7 +240,7 @@ class URLSTMCell(_URCell):
 
     def step(self, projected, states, constants):
         h, c = states[0], states[1]
-        a = projected + ops.matmul(h, self.recurrent_kernel)
+        a = projected + ops.matmul(self.recurrent_input(h, constants), self.recurrent_kernel)
         a_f, a_r, a_u, a_o = ops.split(a, 4, axis=-1)
         f = ops.sigmoid(a_f + self.gate_bias)
         second = ops.sigmoid(a_r + self.second_gate_offset * self.gate_bias)
@@ -284,8 +301,12 @@ class URGRUCell(_URCell):
         max_timescale: T_max of chrono initialisation (default H).
         kernel_initializer, recurrent_initializer, bias_initializer: default
             ``TorchUniform(fan=units)``.
-        kernel_constraint, recurrent_constraint: Keras constraints (e.g.
-            ``constraints.SpectralClip``), applied after every optimiser step.
+        dropout, recurrent_dropout, seed: Keras' variational dropout, one mask
+            pair per sequence (``ZooCell``): x_t * m_x before W_x, h_{t-1} * m_h before W_h (gates, and
+            s_t * (h_{t-1} * m_h) before W_hc; (1 - g) h_{t-1} uses the unmasked state).
+        kernel_regularizer, recurrent_regularizer, bias_regularizer,
+        kernel_constraint, recurrent_constraint, bias_constraint: Keras' cell
+            arguments (constraints applied after every optimiser step).
         **kwargs: ``keras.layers.Layer`` arguments.
 
     Call arguments:
@@ -329,7 +350,7 @@ class URGRUCell(_URCell):
     def build(self, input_shape):
         self.build_weights(input_shape, self.num_blocks)
 
-    def sequence_constants(self):
+    def compute_sequence_constants(self):
         """The gate and candidate column blocks of ``recurrent_kernel``, sliced
         once per forward pass (a slice inside the loop costs a full-size
         gradient per step)."""
@@ -343,10 +364,11 @@ class URGRUCell(_URCell):
         # The gates see h_{t-1} directly (one matmul); the candidate sees s * h.
         # Splits, not slices: a slice's gradient is a full-size tensor per step.
         x_g, x_c = ops.split(a_x, [self.num_blocks * n - n], axis=-1)
-        a_g = ops.split(x_g + ops.matmul(h, constants["gates"]), self.num_blocks - 1, axis=-1)
+        h_in = self.recurrent_input(h, constants)
+        a_g = ops.split(x_g + ops.matmul(h_in, constants["gates"]), self.num_blocks - 1, axis=-1)
         f = ops.sigmoid(a_g[0] + self.gate_bias)
         s = ops.sigmoid(a_g[1])
-        cand = ops.tanh(x_c + ops.matmul(s * h, constants["candidate"]))
+        cand = ops.tanh(x_c + ops.matmul(s * h_in, constants["candidate"]))
         if self.refine:
             offset = -self.gate_bias if self.refine_bias == "tied" else 0.0
             g = refine_gate(f, ops.sigmoid(a_g[2] + offset))

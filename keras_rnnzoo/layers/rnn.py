@@ -9,16 +9,28 @@ from keras_rnnzoo import backend
 from keras_rnnzoo.cells._base import ZooCell
 
 
+def _zoo_cells(cell):
+    """The zoo cells in ``cell`` (itself, or inside ``StackedRNNCells``)."""
+    if isinstance(cell, ZooCell):
+        yield cell
+    for inner in getattr(cell, "cells", ()) or ():
+        yield from _zoo_cells(inner)
+
+
 @keras.saving.register_keras_serializable(package="keras_rnnzoo")
 class RNN(keras.layers.RNN):
     """Drop-in replacement for ``keras.layers.RNN`` that runs zoo cells fast.
 
-    For a zoo cell (``keras_rnnzoo.cells``) the forward pass is::
+    Keras' ``RNN.call`` keeps doing what it does (initial and ``stateful``
+    states, the cell's per-sequence hooks, casting, ``return_state``); this
+    layer replaces only its time loop (``inner_loop``). For a zoo cell
+    (``keras_rnnzoo.cells``) the loop is::
 
-        constants = cell.sequence_constants()     # orthogonal maps, W_f, W_f^-1: once
+        constants = cell's per-sequence tensors   # orthogonal maps, W_f^-1, masks: once
         for t in 0 .. T-1:                        # backend loop, see below
-            p_t = cell.project_inputs(x[:, t])    # x_t W_x + b
+            p_t = cell.project_inputs(x[:, t], constants)   # (x_t * m_x) W_x + b
             y_t, states = cell.step(p_t, states, constants)
+            (where mask[:, t] is False: keep the states, repeat the last output)
 
     With ``hoist_inputs=True`` the input projection of all time steps is one
     matmul before the loop. That is the GPU / wide-input recipe; on CPU at
@@ -29,15 +41,20 @@ class RNN(keras.layers.RNN):
     ``benchmarks/speed.py --hoist-inputs`` measures it on your machine.
 
     The loop is ``keras_rnnzoo.backend.scan_steps``: a lean eager loop on
-    torch (no per-step ``Layer.__call__``, tree or mask work), ``jax.lax.scan``
+    torch (no per-step ``Layer.__call__`` or tree work), ``jax.lax.scan``
     on JAX and ``tf.while_loop`` on TensorFlow (XLA-compiled under
-    ``jit_compile=True``). ``cell.call`` is ``step(project_inputs(x_t), ...)``,
-    so the fallback -- ``keras.layers.RNN``'s own loop, used for cells from
-    elsewhere, masks, ``stateful=True``, ``unroll=True`` or
+    ``jit_compile=True``). It takes masks (``Embedding(mask_zero=True)``,
+    ``Masking``; a masked step keeps the previous state and repeats the
+    previous output, or zeros with ``zero_output_for_mask=True``, as Keras'
+    loop does), ``stateful=True``, ``go_backwards``, dropout and
+    ``initial_state``. ``cell.call`` is ``step(project_inputs(x_t), ...)``, so
+    the fallback -- ``keras.layers.RNN``'s own loop, used for cells from
+    elsewhere (and ``StackedRNNCells``), ``unroll=True`` or
     ``fast_path=False`` -- computes the same numbers (tested to 1e-5).
     ``last_path`` says which ran in the latest call (``"fast"`` or
-    ``"keras"``) and ``fast_path_blocker(mask)`` why the fast path was not
-    taken.
+    ``"keras"``) and ``fast_path_blocker()`` why the fast path was not taken.
+    The cells' per-sequence tensors are released when the call ends, also
+    when it raises.
 
     Args:
         cell: an RNN cell; zoo cells take the fast path.
@@ -79,58 +96,69 @@ class RNN(keras.layers.RNN):
             self._hidden_delta = None
 
     def fast_path_blocker(self, mask=None):
-        """None when the fast path applies to a call with this mask, else why not."""
+        """None when the fast path applies, else why not (``mask`` is accepted
+        for compatibility: masks take the fast path)."""
         if not self.fast_path:
             return "fast_path=False"
         if backend.scan_steps is None:
             return f"no fast loop for the {keras.backend.backend()!r} backend"
         if not isinstance(self.cell, ZooCell):
             return f"{type(self.cell).__name__} is not a keras_rnnzoo cell"
-        if mask is not None:
-            return "a mask was given"
-        if self.stateful:
-            return "stateful=True"
         if self.unroll:
             return "unroll=True"
         return None
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        blocker = self.fast_path_blocker(mask)
+        try:
+            return super().call(sequences, initial_state=initial_state, mask=mask,
+                                training=training)
+        finally:  # never let a pass's constants outlive it, also when the loop raised
+            for cell in _zoo_cells(self.cell):
+                cell.end_sequence()
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        blocker = self.fast_path_blocker()
         if blocker is not None and self._hidden_delta is not None:
             raise ValueError(
                 f"hidden_perturbation needs the fast path, which {self.name} cannot take "
-                f"here: {blocker}. Probe the gradient w.r.t. h_t on unmasked, non-stateful "
-                "inputs with fast_path=True.")
+                f"here: {blocker}. Probe the gradient w.r.t. h_t with fast_path=True and "
+                "unroll=False.")
         if blocker is not None:
             self.last_path = "keras"
-            return super().call(sequences, initial_state=initial_state, mask=mask,
-                                training=training)
+            return super().inner_loop(sequences, initial_state, mask, training=training)
         self.last_path = "fast"
         cell = self.cell
-        if initial_state is None:
-            initial_state = self.get_initial_state(batch_size=ops.shape(sequences)[0])
-        if not isinstance(initial_state, (list, tuple)):
-            initial_state = [initial_state]
-        states = [ops.convert_to_tensor(s, dtype=cell.compute_dtype) for s in initial_state]
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [
+            initial_state]
+        if self.stateful:  # the state variables are assigned in place after the loop
+            states = [ops.copy(s) for s in states]
         sequences = ops.cast(sequences, cell.compute_dtype)
+        constants = cell.pass_constants(training)
+        if constants is None:  # a Keras without the per-batch hooks
+            constants = cell.sequence_constants(sequences[:, 0], states[0], training)
+        if mask is not None:
+            mask = ops.cast(mask, "bool")
+            if len(mask.shape) == 3:
+                mask = mask[..., 0]
         if self.go_backwards:
             sequences = ops.flip(sequences, axis=1)
+            mask = None if mask is None else ops.flip(mask, axis=1)
         if self.hoist_inputs:
-            step, xs = cell.step, cell.project_inputs(sequences)
+            step, xs = cell.step, cell.project_inputs(sequences, constants)
         else:
-            def step(x_t, step_states, constants):
-                return cell.step(cell.project_inputs(x_t), step_states, constants)
+            def step(x_t, step_states, step_constants):
+                return cell.step(cell.project_inputs(x_t, step_constants), step_states,
+                                 step_constants)
             xs = sequences
         self.last_hidden_shape = (xs.shape[0], xs.shape[1], states[0].shape[-1])
         if self._hidden_delta is not None:
             step, xs = self._perturbed(step, xs)
         last, outputs, states = backend.scan_steps(
-            step, xs, states, cell.sequence_constants(), self.return_sequences)
-        output = outputs if self.return_sequences else last
-        output = ops.cast(output, self.compute_dtype)
-        if self.return_state:
-            return output, *[ops.cast(s, self.compute_dtype) for s in states]
-        return output
+            step, xs, states, constants, self.return_sequences, mask=mask,
+            zero_output=self.zero_output_for_mask)
+        if outputs is None:  # Keras' call casts `outputs` and then returns `last`
+            outputs = ops.expand_dims(last, 1)
+        return last, outputs, states
 
     def _perturbed(self, step, xs):
         """The step on (x_t, delta_t) concatenated, adding delta_t to h_t."""

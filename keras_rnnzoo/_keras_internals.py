@@ -1,5 +1,8 @@
 """The Keras internals the zoo relies on (Keras 3.15.x, pinned in pyproject).
 
+Cells may import this module; ``keras_rnnzoo/backend/`` keeps only
+per-framework code.
+
 1. Per-sequence hooks of the RNN loop.
 
 ``keras.layers.RNN.call`` treats cells that inherit Keras' private
@@ -8,10 +11,11 @@ loop, it calls ``cell.get_dropout_mask(first_step_inputs)`` and
 ``cell.get_recurrent_dropout_mask(initial_state)``, and after the loop
 ``cell.reset_dropout_mask()`` / ``cell.reset_recurrent_dropout_mask()``. Keras
 uses this to share one dropout mask across all steps of a batch; the zoo uses
-the same two calls to build the per-sequence constants of a cell (orthogonal
-matrices, W_f and its inverse) once, outside the loop, on every backend, also
-when the cell sits in a plain ``keras.layers.RNN`` (with or without an explicit
-``initial_state``, and inside ``StackedRNNCells``).
+the same calls to build *all* per-sequence tensors of a cell (orthogonal
+matrices, W_f and its inverse, sliced gate blocks, bias rows, and the dropout
+masks) once, outside the loop, on every backend, also when the cell sits in a
+plain ``keras.layers.RNN`` (with or without an explicit ``initial_state``,
+and inside ``StackedRNNCells``).
 
 The mixin class is found through the public ``keras.layers.SimpleRNNCell``
 (no ``keras.src`` import). If a future Keras drops it, ``PER_PASS_HOOKS`` is
@@ -43,28 +47,32 @@ class _NoHooks:
 class PerSequenceHooks(_DropoutRNNCell or _NoHooks):
     """Mixin turning Keras' per-batch dropout hooks into per-sequence hooks.
 
-    A cell using it implements ``begin_sequence()`` and ``end_sequence()``.
-    The cell has no dropout of its own: ``dropout`` and ``recurrent_dropout``
-    are fixed at 0 so that Keras' mask logic never draws masks for it.
+    ``keras.layers.RNN`` calls ``get_dropout_mask(x_0)`` then
+    ``get_recurrent_dropout_mask(h_0)`` before its loop, and the two resets
+    after it. A cell using this mixin implements
+    ``begin_sequence(step_input, state)`` (called at the second hook, when
+    both shapes are known) and ``end_sequence()``; Keras' own mask logic
+    never runs for it (all four hooks are overridden).
     """
 
-    dropout = 0.0
-    recurrent_dropout = 0.0
-
     def get_dropout_mask(self, step_input):
-        self.begin_sequence()
+        self._hook_step_input = step_input
         return None
 
     def get_recurrent_dropout_mask(self, step_input):
+        first = getattr(self, "_hook_step_input", None)
+        self._hook_step_input = None
+        self.begin_sequence(first, step_input)
         return None
 
     def reset_dropout_mask(self):
+        self._hook_step_input = None
         self.end_sequence()
 
     def reset_recurrent_dropout_mask(self):
         return None
 
-    def begin_sequence(self):
+    def begin_sequence(self, step_input, state):
         raise NotImplementedError
 
     def end_sequence(self):
