@@ -140,7 +140,11 @@ def keras_worker(args):
         for mode, fn in (("train", lambda: model.train_on_batch(x, y)),
                          ("infer", lambda: model.predict_on_batch(x))):
             gpu_peak(reset=True)
-            row[f"{mode}_s"] = timed(fn, args.repeats)
+            try:
+                row[f"{mode}_s"] = timed(fn, args.repeats)
+            except Exception as error:  # e.g. a solve on weights a diverged step made NaN
+                row[f"{mode}_s"] = None
+                row["error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
             row[f"{mode}_mem_mb"] = gpu_peak() or memory.growth_mb
         memory.__exit__()
         row["path"] = getattr(layer, "last_path", None)
@@ -364,6 +368,10 @@ def report(rows, meta, backends):
                 + f"{_fmt(plain and plain['infer_s'])} | "
                 + " / ".join(_fmt(r and r.get("train_mem_mb"), 0) for r in zoo) + " | "
                 + f"{_fmt(plain and plain['train_mem_mb'], 0)} |")
+        failed = [r for r in rows if r.get("error") and r["T"] == steps and r["H"] == hidden]
+        if failed:
+            lines += ["", "Not timed (the step raised; shown as –):", ""] + [
+                f"* {r['cell']}, {r['impl']}, {r['backend']}: {r['error']}" for r in failed]
         lines += ["", "Keras built-in layers and `torch.nn` (train / infer s):", "",
                   "| family | " + " | ".join(f"Keras {b}" for b in backends) + " | torch.nn |",
                   "|---" * (2 + len(backends)) + "|"]

@@ -22,9 +22,15 @@ The mixin class is found through the public ``keras.layers.SimpleRNNCell``
 False and the cells compute their constants inside every step instead: the
 same numbers, only slower (``tests/test_per_pass.py`` checks both).
 
+The constants a pass computed are used only inside the Keras call that
+computed them (``current_call_context``, below): a loop that raised (a
+Ctrl-C, an error in a step) never leaks them into a later direct call.
+
 2. Gradient recording for ``callbacks.GradientNormMonitor``
 (``instrument_optimizer``, below; ``tests/test_gradient_monitors.py``).
 """
+
+import sys
 
 import keras
 
@@ -42,6 +48,26 @@ PER_PASS_HOOKS = _DropoutRNNCell is not None
 
 class _NoHooks:
     pass
+
+
+def _call_context_reader():
+    """fn() -> the active Keras layer-call context (or None).
+
+    ``Layer.__call__`` opens one context per outermost call and closes it in a
+    ``finally``, also when the call raises; nested calls (the cell's steps
+    inside ``RNN.call``) share it. Keras keeps it in the thread-local global
+    state of the module that defines ``Layer`` (reached through the public
+    class, no ``keras.src`` import). Without it the reader returns None, and
+    the cells fall back to recomputing at every pass (still correct).
+    """
+    module = sys.modules.get(keras.layers.Layer.__module__)
+    getter = getattr(getattr(module, "global_state", None), "get_global_attribute", None)
+    if getter is None:
+        return lambda: None
+    return lambda: getter("current_call_ctx")
+
+
+current_call_context = _call_context_reader()
 
 
 class PerSequenceHooks(_DropoutRNNCell or _NoHooks):

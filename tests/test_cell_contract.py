@@ -223,6 +223,8 @@ def test_constants_never_outlive_a_pass_that_raised(rnn):
     cell.saturation_scale.assign(np.full((UNITS,), 0.7, "float32"))
     weights = {v.path.split("/")[-1]: to_numpy(v) for v in cell.weights}
     want = reference_outputs(cell, x, weights)
+    h1, _ = cell(x[:, 0], [np.zeros((4, UNITS), "float32")])  # a direct call right after
+    np.testing.assert_allclose(to_numpy(h1), want[:, 0], atol=1e-5)
     fast = layers.RNN(cell, return_sequences=True)
     np.testing.assert_allclose(to_numpy(fast(x)), want, atol=1e-5)
     np.testing.assert_allclose(to_numpy(layer(x)), want, atol=1e-5)

@@ -92,7 +92,7 @@ def test_torch_expm_paths_give_the_fallback_numbers():
     """Below the threshold the fast float32 path runs as it is; above it float64."""
     from keras_rnnzoo.backend import torch as torch_backend
 
-    for norm1, exact in ((2.0, "float32"), (30.0, "float64")):
+    for norm1, exact in ((2.0, "float32"), (5.0, "float32"), (30.0, "float64")):
         s = keras.ops.convert_to_tensor(random_skew(64, norm1, seed=3).astype("float32"))
         out = to_numpy(torch_backend.native_expm(s))
         assert out.dtype == np.float32

@@ -3,20 +3,22 @@
 import torch
 
 
-def native_expm(x, max_float32_norm1=3.010066362817634):
+def native_expm(x, max_float32_norm1=6.020132725635268):
     """``torch.linalg.matrix_exp`` (differentiable), returned in ``x``'s dtype.
 
-    torch's float32 ``matrix_exp`` loses orthogonality once it needs squarings:
-    at n = 128, max |W^T W - I| of W = exp(S), S skew, is 2.5e-6 at
-    ||S||_1 = 3, 9e-6 at 8 and 2.2e-5 at 100, against 1-3e-6 for Pade-13
-    (JAX, ``expm_pade``). So a non-float64 ``x`` whose largest 1-norm (over the
-    batch) exceeds ``max_float32_norm1`` is exponentiated in float64 and cast
-    back (orthogonal to about 1e-7 at any norm). The default is torch's own
-    float32 degree-18 threshold, below which it does no squaring and keeps
-    the fast float32 path. The check reads the 1-norm on the host (one device
-    sync per call; a graph break under ``torch.compile``). Cost at n = 128,
-    one CPU thread: about 2.5x forward and backward above the threshold,
-    about 1% (the norm) below it.
+    torch's float32 ``matrix_exp`` loses orthogonality as it needs more
+    squarings: at n = 128, max |W^T W - I| of W = exp(S), S skew, is about
+    4e-6 up to ||S||_1 = 6, 7-9e-6 at 6.3-8 and 1.5-2.2e-5 at 50-100, against
+    1-3e-6 for Pade-13 (JAX, ``expm_pade``). So a non-float64 ``x`` whose
+    largest 1-norm (over the batch) exceeds ``max_float32_norm1`` is
+    exponentiated in float64 and cast back (orthogonal to about 1e-7 at any
+    norm). The default, twice torch's own float32 degree-18 threshold (at
+    most one squaring), keeps the usual starting points on the fast float32
+    path: Henaff and Cayley initialisations (||S||_1 <= pi) and dtriv's A = 0
+    after every chart change. The check reads the 1-norm on the host (one
+    device sync per call; a graph break under ``torch.compile``). Cost at
+    n = 128, one CPU thread: about 2.5x forward and backward above the
+    threshold, about 1% (the norm) below it.
     """
     # Meta tensors (Keras' symbolic shape inference) have no values to test.
     if x.dtype != torch.float64 and x.device.type != "meta":

@@ -7,6 +7,7 @@ import keras
 from keras import ops
 
 from keras_rnnzoo._keras_internals import PerSequenceHooks
+from keras_rnnzoo._keras_internals import current_call_context
 
 
 def check_units(units):
@@ -88,9 +89,10 @@ class ZooCell(PerSequenceHooks, keras.layers.Layer):
     ``keras_rnnzoo.layers.RNN``, ``StackedRNNCells``, compiled ``fit``) they
     are computed once per forward pass, before the loop, through Keras'
     per-batch hooks (``keras_rnnzoo._keras_internals``); every pass computes
-    them afresh and ``keras_rnnzoo.layers.RNN`` releases them even when its
-    loop raises. A direct ``cell(x, states)`` call outside an RNN computes
-    them inline, with the same numbers.
+    them afresh, uses them only inside the Keras call that computed them, and
+    ``keras_rnnzoo.layers.RNN`` releases them even when its loop raises. A
+    direct ``cell(x, states)`` call outside an RNN computes them inline, with
+    the same numbers.
 
     Subclasses set ``num_states`` (1: [h]; 2: [h, c]), implement ``build``,
     ``step(projected, states, constants)`` and, where they have per-sequence
@@ -157,8 +159,14 @@ class ZooCell(PerSequenceHooks, keras.layers.Layer):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
             raise ValueError(f"`seed` must be an integer or None; got {seed!r}.")
         self.seed = None if seed is None else int(seed)
-        self.seed_generator = keras.random.SeedGenerator(seed=self.seed)
+        # Made only when the cell can drop units: creating one draws from the
+        # global seed stream, which would change every later initialisation
+        # (and so every earlier result) of cells that have no dropout.
+        self.seed_generator = None
+        if self.dropout > 0 or self.recurrent_dropout > 0 or self.seed is not None:
+            self.seed_generator = keras.random.SeedGenerator(seed=self.seed)
         self._pass_constants = None
+        self._pass_context = None
 
     # --- weights -------------------------------------------------------------
     def add_cell_weight(self, role, name, shape, initializer=None, **kwargs):
@@ -226,6 +234,9 @@ class ZooCell(PerSequenceHooks, keras.layers.Layer):
         """{"input_mask": (batch, d), "recurrent_mask": (batch, H)} for the
         rates that are > 0, drawn from the cell's seed generator."""
         masks = {}
+        if (self.dropout > 0 or self.recurrent_dropout > 0) and self.seed_generator is None:
+            # rates raised after construction: seed state made now (eagerly, at the first pass)
+            self.seed_generator = keras.random.SeedGenerator(seed=self.seed)
         for key, rate, like in (("input_mask", self.dropout, step_input),
                                 ("recurrent_mask", self.recurrent_dropout, state)):
             if rate > 0 and like is not None:
@@ -245,8 +256,8 @@ class ZooCell(PerSequenceHooks, keras.layers.Layer):
     def pass_constants(self, training):
         """The constants of the running forward pass (``None`` outside one);
         the masks only when ``training``."""
-        if self._pass_constants is None:
-            return None
+        if self._pass_constants is None or current_call_context() is not self._pass_context:
+            return None  # outside the call that computed them (e.g. after it raised)
         if training:
             return self._pass_constants
         return {k: v for k, v in self._pass_constants.items() if k not in MASK_KEYS}
@@ -256,9 +267,11 @@ class ZooCell(PerSequenceHooks, keras.layers.Layer):
         constants = dict(self.compute_sequence_constants())
         constants.update(self.dropout_masks(step_input, state))
         self._pass_constants = constants
+        self._pass_context = current_call_context()
 
     def end_sequence(self):
         self._pass_constants = None
+        self._pass_context = None
 
     # --- the step split shared by keras.layers.RNN and keras_rnnzoo.layers.RNN ---
     def project_inputs(self, inputs, constants=None):

@@ -109,9 +109,10 @@ def expm(x, native=True):
             compiles (``torch.linalg.matrix_exp``, ``jax.scipy.linalg.expm``);
             ``False`` forces the portable :func:`expm_pade`. TensorFlow always
             uses the portable one (the gradient of ``tf.linalg.expm`` fails
-            under XLA). On torch, inputs with a 1-norm above about 3 (where
-            torch's float32 ``matrix_exp`` starts squaring and drifts off the
-            orthogonal group) are exponentiated in float64 and cast back.
+            under XLA). On torch, inputs with a 1-norm above about 6 (where
+            torch's float32 ``matrix_exp`` needs a second squaring and drifts
+            off the orthogonal group) are exponentiated in float64 and cast
+            back.
 
     Returns:
         float32 tensor of the same shape.
