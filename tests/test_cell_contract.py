@@ -31,10 +31,10 @@ def recorded(cell):
     return seen
 
 
-def built(cls, kwargs, rnn=keras.layers.RNN, seed=0, **cell_kwargs):
-    layer = rnn(cls(UNITS, **kwargs, **cell_kwargs), return_sequences=True)
+def built(cls, kwargs, **cell_kwargs):
+    layer = keras.layers.RNN(cls(UNITS, **kwargs, **cell_kwargs), return_sequences=True)
     layer.build((None, STEPS, DIM))
-    fixed_weights(layer.cell, seed=seed)
+    fixed_weights(layer.cell)
     return layer
 
 
@@ -97,11 +97,10 @@ def test_dropout_trains_in_fit_on_the_fast_path():
     assert np.all(np.isfinite(history.history["loss"]))
 
 
-def _regularised(cls, kwargs):
-    refused = cls._refused
+def _regularised(cls):
     args = {"kernel_regularizer": keras.regularizers.L2(0.1),
             "bias_regularizer": keras.regularizers.L1(0.2)}
-    if "recurrent_regularizer" not in refused:
+    if "recurrent_regularizer" not in cls._refused:
         args["recurrent_regularizer"] = keras.regularizers.L2(0.3)
     return args
 
@@ -113,7 +112,7 @@ ONE_PER_CLASS = list({c[1]: c for c in reversed(ALL_CASES)}.values())
 @pytest.mark.parametrize("case", ONE_PER_CLASS, ids=[c[0] for c in ONE_PER_CLASS])
 def test_regularizers_add_to_model_losses(case):
     _, cls, kwargs = case
-    args = _regularised(cls, kwargs)
+    args = _regularised(cls)
     layer = built(cls, kwargs, **args)
     cell = layer.cell
     want = 0.1 * np.sum(to_numpy(cell.kernel) ** 2)

@@ -263,10 +263,10 @@ class ZooCell(PerSequenceHooks, keras.layers.Layer):
         return {k: v for k, v in self._pass_constants.items() if k not in MASK_KEYS}
 
     def begin_sequence(self, step_input, state):
-        # Always computed afresh: a pass that raised never leaks into the next.
-        constants = dict(self.compute_sequence_constants())
-        constants.update(self.dropout_masks(step_input, state))
-        self._pass_constants = constants
+        # Always computed afresh: a pass that raised never leaks into the next. The
+        # masks are drawn here (the hooks do not know `training`); pass_constants
+        # hands them out only to training calls.
+        self._pass_constants = self.sequence_constants(step_input, state, training=True)
         self._pass_context = current_call_context()
 
     def end_sequence(self):
@@ -285,7 +285,12 @@ class ZooCell(PerSequenceHooks, keras.layers.Layer):
         if mask is not None:
             inputs = inputs * (mask if len(inputs.shape) == 2 else ops.expand_dims(mask, 1))
         a = ops.matmul(inputs, self.kernel)
-        return a if self.bias is None else a + self.bias
+        bias = self.input_bias()
+        return a if bias is None else a + bias
+
+    def input_bias(self):
+        """The bias added to x W_x (None without one)."""
+        return self.bias
 
     @staticmethod
     def recurrent_input(h, constants):

@@ -223,8 +223,6 @@ def _may_draw_zero(initializer):
         return float(config.get("value", 0.0)) == 0.0
     if name == "RandomUniform":
         return config.get("minval", -0.05) <= 0.0 <= config.get("maxval", 0.05)
-    if name in ("Ones",):
-        return False
     # Normal and other distributions around 0, or unknown: D may be singular.
     return name in ("RandomNormal", "TruncatedNormal", "GlorotUniform", "GlorotNormal",
                     "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",

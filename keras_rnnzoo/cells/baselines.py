@@ -240,14 +240,10 @@ class GRUCell(_Baseline):
         bias_shape = (2, 3 * self.units) if self.reset_after else None
         self.build_weights(input_shape, 3, bias_shape=bias_shape)
 
-    def project_inputs(self, inputs, constants=None):
-        mask = None if constants is None else constants.get("input_mask")
-        if mask is not None:
-            inputs = inputs * (mask if len(inputs.shape) == 2 else ops.expand_dims(mask, 1))
-        a = ops.matmul(inputs, self.kernel)
+    def input_bias(self):
         if self.bias is None:
-            return a
-        return a + (self.bias[0] if self.reset_after else self.bias)
+            return None
+        return self.bias[0] if self.reset_after else self.bias
 
     def compute_sequence_constants(self):
         """Per forward pass: the recurrent bias row (reset after) or the gate
