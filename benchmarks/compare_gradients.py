@@ -20,8 +20,6 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 def load(run_dir):
     with open(os.path.join(run_dir, "gradient_norms.json")) as f:
@@ -61,9 +59,9 @@ def main():
         if not sep or not os.path.isdir(path):
             p.error(f"expected label=run_dir with an existing directory; got {item!r}")
         runs[label] = load(path)
-    from keras_rnnzoo.callbacks._logs import atomic_write
-    from keras_rnnzoo.callbacks._logs import pyplot
-    from keras_rnnzoo.callbacks._logs import save_figure
+    from keras_rnnzoo.utils import atomic_write
+    from keras_rnnzoo.utils import pyplot
+    from keras_rnnzoo.utils import save_figure
 
     plt = pyplot()
 

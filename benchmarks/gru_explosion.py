@@ -27,12 +27,13 @@ import csv
 import io
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from training import _common  # noqa: E402
-
-BACKEND = _common.select_backend()
+# --backend picks Keras' backend: read it before Keras loads (keras_rnnzoo imports it).
+_pre = argparse.ArgumentParser(add_help=False)
+_pre.add_argument("--backend", choices=("tensorflow", "jax", "torch"),
+                  default=os.environ.get("KERAS_BACKEND", "torch"))
+BACKEND = os.environ["KERAS_BACKEND"] = _pre.parse_known_args()[0].backend
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 VARIANTS = {"gru": None, "spectral": 0.2}
 
 
@@ -40,7 +41,7 @@ def build(hidden, delta, lr, seed, input_scale):
     import keras
 
     from keras_rnnzoo import layers
-    from keras_rnnzoo import tasks
+    from keras_rnnzoo import metrics
     from keras_rnnzoo.cells import SpectralGRUCell
 
     keras.utils.set_random_seed(seed)
@@ -48,7 +49,7 @@ def build(hidden, delta, lr, seed, input_scale):
     x = keras.layers.Rescaling(input_scale)(inputs)
     h = layers.RNN(SpectralGRUCell(hidden, delta=delta), return_sequences=True, name="rnn")(x)
     model = keras.Model(inputs, keras.layers.Dense(88, dtype="float32")(h))
-    model.compile(keras.optimizers.SGD(lr), tasks.FrameNLL())
+    model.compile(keras.optimizers.SGD(lr), metrics.FrameNLL())
     return model
 
 
@@ -88,10 +89,9 @@ def step_rows(monitors, losses):
 
 
 def plot(results, path, title):
-    from keras_rnnzoo.callbacks._logs import pyplot
-    from keras_rnnzoo.callbacks._logs import save_figure
+    from keras_rnnzoo import utils
 
-    plt = pyplot()
+    plt = utils.pyplot()
     fig, axes = plt.subplots(4, 1, figsize=(7, 10), sharex=True)
     for name, rows in results.items():
         steps = [r["step"] for r in rows]
@@ -111,7 +111,7 @@ def plot(results, path, title):
         ax.legend(loc="best", fontsize=8)
     axes[0].set_title(title)
     fig.tight_layout()
-    save_figure(fig, path)
+    utils.save_figure(fig, path)
 
 
 def LossRecorder():  # noqa: N802 -- a callback class made after Keras is imported
@@ -130,7 +130,7 @@ def LossRecorder():  # noqa: N802 -- a callback class made after Keras is import
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--backend", default="torch", choices=_common.BACKENDS)
+    p.add_argument("--backend", default="torch", choices=("tensorflow", "jax", "torch"))
     p.add_argument("--dataset", default="nottingham")
     p.add_argument("--data-dir", default=os.environ.get("RNNZOO_DATA_DIR"))
     p.add_argument("--hidden", type=int, default=128)
@@ -144,16 +144,19 @@ def main():
                    help="steps between dL/dh_t samples on the validation probe batch")
     p.add_argument("--output-dir", default=None)
     args = p.parse_args()
-    _common.set_threads(BACKEND, args.threads)
     import numpy as np
 
+    from keras_rnnzoo import models
     from keras_rnnzoo import tasks
+    from keras_rnnzoo import utils
+
+    utils.set_threads(args.threads)
 
     train, valid, _ = tasks.load_music(args.dataset, args.data_dir)
     out = args.output_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                           f"gru_explosion_{BACKEND}")
     os.makedirs(out, exist_ok=True)
-    _common.write_command(out)
+    utils.write_command(out)
     results, evals = {}, {}
     probe_data = tasks.MusicBatches(valid, batch_size=args.batch_size, seed=args.seed,
                                     steps_per_epoch=1, pad_multiple=32)
@@ -168,7 +171,7 @@ def main():
         finite = [r for r in rows if r["grad_norm"] == r["grad_norm"]]
         evals[name] = {"steps_run": len(rows),
                        "diverged_at_step": None if len(finite) == len(rows) else len(finite) + 1,
-                       "valid_nll_per_frame": float(tasks.evaluate_music(model, valid)),
+                       "valid_nll_per_frame": float(models.evaluate_music(model, valid)),
                        "max_sigma1": max(r["sigma1_w_hh"] for r in finite),
                        "first_step_sigma1_above_2": next(
                            (r["step"] for r in finite if r["sigma1_w_hh"] > 2), None),
@@ -186,10 +189,10 @@ def main():
         writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\r\n")
         writer.writeheader()
         writer.writerows(rows)
-        _common.atomic_write_text(os.path.join(out, f"steps_{name}.csv"), text.getvalue())
+        utils.atomic_write(os.path.join(out, f"steps_{name}.csv"), text.getvalue())
         print(name, json.dumps(evals[name]))
     evals["settings"] = vars(args) | {"backend": BACKEND}
-    _common.atomic_write_text(os.path.join(out, "eval.json"), json.dumps(evals, indent=1) + "\n")
+    utils.atomic_write(os.path.join(out, "eval.json"), json.dumps(evals, indent=1) + "\n")
     plot(results, os.path.join(out, "explosion.png"),
          f"{args.dataset}, GRU H={args.hidden}, SGD lr={args.lr}, no clipping ({BACKEND})")
     print(f"wrote {out}")

@@ -24,23 +24,21 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
 WARMUP = 10
 
 
 def worker(args):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.path.insert(0, REPO)
-    from training import _common
-
-    backend = os.environ["KERAS_BACKEND"]
-    _common.set_threads(backend, 1)
     import keras
     import numpy as np
 
     from keras_rnnzoo import callbacks
     from keras_rnnzoo import cells
     from keras_rnnzoo import layers
+    from keras_rnnzoo import utils
+
+    backend = keras.backend.backend()
+    utils.set_threads(1)
 
     rng = np.random.default_rng(0)
     batch, steps_t, width = 64, 100, 10
@@ -139,8 +137,7 @@ def main():
                           for k in ("without", "with"))
         lines.append(f"| {r['backend']} | {a:.4f} | {b:.4f} | {b / a:.3f} | "
                      f"{r['with']['sampled_median_s']:.3f} | {each} |")
-    sys.path.insert(0, REPO)
-    from keras_rnnzoo.callbacks._logs import atomic_write
+    from keras_rnnzoo.utils import atomic_write
 
     out = os.path.join(HERE, "results", "monitor_overhead")
     atomic_write(out + ".md", "\n".join(lines) + "\n")

@@ -16,13 +16,14 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from training import _common  # noqa: E402
-
-BACKEND = _common.select_backend()
+# --backend picks Keras' backend: read it before Keras loads (keras_rnnzoo imports it).
+_pre = argparse.ArgumentParser(add_help=False)
+_pre.add_argument("--backend", choices=("tensorflow", "jax", "torch"),
+                  default=os.environ.get("KERAS_BACKEND", "torch"))
+BACKEND = os.environ["KERAS_BACKEND"] = _pre.parse_known_args()[0].backend
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def build(hidden, steps, hoisted, counter):
@@ -71,10 +72,12 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "per_pass.jsonl"))
     args = p.parse_args()
-    _common.set_threads(BACKEND, args.threads)
     import keras
 
     from keras_rnnzoo import tasks
+    from keras_rnnzoo import utils
+
+    utils.set_threads(args.threads)
 
     x, y = tasks.copy_memory(args.batch, args.steps - 20, seed=0)
     result = {"backend": BACKEND, "keras": keras.version(), "hidden": args.hidden, "T": args.steps,

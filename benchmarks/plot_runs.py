@@ -7,10 +7,6 @@ DELAY [--recall K --loss all|last] or --adding.
 
 import argparse
 import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from training import _common  # noqa: E402
 
 
 def main():
@@ -37,14 +33,15 @@ def main():
             p.error(f"{path} does not exist; run the training script first")
         series[label] = path
     from keras_rnnzoo import tasks
+    from keras_rnnzoo import utils
 
     baseline = args.baseline
     if args.copy is not None:
         baseline = tasks.copy_memory_baseline(args.copy, args.recall, args.loss)
     elif args.adding:
         baseline = tasks.adding_baseline()
-    _common.plot_curves(series, args.out, args.key, baseline=baseline, title=args.title,
-                        log_y=not args.linear)
+    utils.plot_metrics(series, args.out, args.key, baseline=baseline, title=args.title,
+                       log_y=not args.linear)
     print(f"wrote {args.out}")
 
 

@@ -30,13 +30,14 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from training import _common  # noqa: E402
-
-BACKEND = _common.select_backend()
+# --backend picks Keras' backend: read it before Keras loads (keras_rnnzoo imports it).
+_pre = argparse.ArgumentParser(add_help=False)
+_pre.add_argument("--backend", choices=("tensorflow", "jax", "torch"),
+                  default=os.environ.get("KERAS_BACKEND", "torch"))
+BACKEND = os.environ["KERAS_BACKEND"] = _pre.parse_known_args()[0].backend
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 MAX_VALUE = 1.8
 
 
@@ -104,10 +105,12 @@ def main():
             os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                                        + " --xla_cpu_multi_thread_eigen=false"
                                        + " intra_op_parallelism_threads=1").strip()
-    _common.set_threads(BACKEND, args.threads)
     import keras
 
+    from keras_rnnzoo import utils
     from keras_rnnzoo.constraints import SpectralClip
+
+    utils.set_threads(args.threads)
 
     modes = args.modes or {"torch": ["eager"], "jax": ["jit"],
                            "tensorflow": ["function", "xla"]}[BACKEND]

@@ -17,7 +17,7 @@ for each (T, H) at batch 128 and input size 10:
   orthogonal parametrisation costs (forward and backward).
 
 A torch worker times the same maths written in plain PyTorch
-(``benchmarks/torch_cells.py``, the way the papers' code runs) and
+(``_plain_torch_modules`` below, the way the papers' code runs) and
 ``torch.nn.RNN/LSTM/GRU``. Each entry is the median of ``--repeats`` timed
 steps after two warm-up steps (compilation included in warm-up), with the
 peak memory (CPU: the process' resident-set growth from before the model
@@ -39,13 +39,190 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, REPO)
-from training._common import set_threads  # noqa: E402
 
 BATCH, INPUT_DIM = 128, 10
 ZOO = ["ASRNNCell", "OrthogonalRNNCell", "URLSTMCell", "URGRUCell", "SpectralGRUCell",
        "StableRNNCell", "StableLSTMCell", "RNNCell", "LSTMCell", "GRUCell"]
 FAMILIES = ("RNN", "LSTM", "GRU")
+
+
+# --- plain-PyTorch references ------------------------------------------------------
+# zoo cell name -> the plain-PyTorch module (built in _plain_torch_modules) with its maths.
+PLAIN = {
+    "ASRNNCell": "ASRNN", "OrthogonalRNNCell": "OrthogonalRNN", "URLSTMCell": "URLSTM",
+    "URGRUCell": "URGRU", "SpectralGRUCell": "SpectralGRU", "StableRNNCell": "RNN",
+    "StableLSTMCell": "LSTM", "RNNCell": "RNN", "LSTMCell": "LSTM", "GRUCell": "GRU",
+}
+# zoo cell name -> the torch.nn layer of its family.
+NATIVE = {
+    "ASRNNCell": "RNN", "OrthogonalRNNCell": "RNN", "StableRNNCell": "RNN", "RNNCell": "RNN",
+    "URLSTMCell": "LSTM", "StableLSTMCell": "LSTM", "LSTMCell": "LSTM",
+    "URGRUCell": "GRU", "SpectralGRUCell": "GRU", "GRUCell": "GRU",
+}
+
+
+def _plain_torch_modules():
+    """{name: nn.Module class}: the zoo cells' maths in plain PyTorch (the speed bar
+    of issue 4), defined here so that only the torch worker imports torch.
+
+    Written the way the papers' own code runs: an ``nn.Module`` with an eager
+    Python loop over time (input projection inside the step, as in expRNN's
+    code; hoisting it measured slower on CPU at input width 10) and the
+    orthogonal matrices built once per batch. Each ``Seq`` module maps
+    (batch, T, d) to the last hidden state (batch, H).
+    """
+    import math
+
+    import torch
+    from torch import nn
+
+    def _uniform(*shape, fan):
+        bound = 1.0 / math.sqrt(fan)
+        return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
+
+    def _skew(a):
+        upper = torch.triu(a, 1)
+        return upper - upper.T
+
+    class Seq(nn.Module):
+        """Per step: x_t W_x + b, then ``step``; ``constants`` once per batch."""
+
+        num_states = 1
+        blocks = 1
+
+        def __init__(self, d, h, bias=True):
+            super().__init__()
+            self.h = h
+            self.w_x = _uniform(d, self.blocks * h, fan=h)
+            self.w_h = _uniform(h, self.blocks * h, fan=h)
+            self.b = _uniform(self.blocks * h, fan=h) if bias else None
+
+        def constants(self):
+            return None
+
+        def forward(self, x):
+            c = self.constants()
+            states = [x.new_zeros(x.shape[0], self.h) for _ in range(self.num_states)]
+            for x_t in x.unbind(1):
+                p_t = x_t @ self.w_x
+                if self.b is not None:
+                    p_t = p_t + self.b
+                states = self.step(p_t, states, c)
+            return states[0]
+
+    class RNN(Seq):
+        def step(self, p, s, c):
+            return [torch.tanh(p + s[0] @ self.w_h)]
+
+    class LSTM(Seq):
+        num_states, blocks = 2, 4
+
+        def step(self, p, s, c):
+            i, f, u, o = (p + s[0] @ self.w_h).chunk(4, 1)
+            cell = torch.sigmoid(f) * s[1] + torch.sigmoid(i) * torch.tanh(u)
+            return [torch.sigmoid(o) * torch.tanh(cell), cell]
+
+    class GRU(Seq):
+        """Reset after the recurrent matmul (torch.nn.GRU's form)."""
+
+        blocks = 3
+
+        def __init__(self, d, h):
+            super().__init__(d, h)
+            self.b_h = _uniform(3 * h, fan=h)
+
+        def step(self, p, s, c):
+            h = s[0]
+            a = h @ self.w_h + self.b_h
+            z, r = torch.sigmoid(p[:, :2 * self.h] + a[:, :2 * self.h]).chunk(2, 1)
+            cand = torch.tanh(p[:, 2 * self.h:] + r * a[:, 2 * self.h:])
+            return [z * h + (1 - z) * cand]
+
+    class SpectralGRU(Seq):
+        """Kanai et al.: reset before W_hh, no bias."""
+
+        blocks = 3
+
+        def __init__(self, d, h):
+            super().__init__(d, h, bias=False)
+
+        def step(self, p, s, c):
+            h, n = s[0], self.h
+            z, r = torch.sigmoid(p[:, :2 * n] + h @ self.w_h[:, :2 * n]).chunk(2, 1)
+            cand = torch.tanh(p[:, 2 * n:] + (r * h) @ self.w_h[:, 2 * n:])
+            return [z * h + (1 - z) * cand]
+
+    class URLSTM(Seq):
+        num_states, blocks = 2, 4
+
+        def __init__(self, d, h):
+            super().__init__(d, h)
+            u = torch.empty(h).uniform_(1.0 / h, 1.0 - 1.0 / h)
+            self.gate_bias = nn.Parameter(torch.log(u / (1 - u)))
+
+        def step(self, p, s, c):
+            a_f, a_r, a_u, a_o = (p + s[0] @ self.w_h).chunk(4, 1)
+            f = torch.sigmoid(a_f + self.gate_bias)
+            r = torch.sigmoid(a_r - self.gate_bias)
+            g = 2 * r * f + (1 - 2 * r) * f * f
+            cell = g * s[1] + (1 - g) * torch.tanh(a_u)
+            return [torch.sigmoid(a_o) * torch.tanh(cell), cell]
+
+    class URGRU(Seq):
+        blocks = 4
+
+        def __init__(self, d, h):
+            super().__init__(d, h)
+            u = torch.empty(h).uniform_(1.0 / h, 1.0 - 1.0 / h)
+            self.register_buffer("gate_bias", torch.log(u / (1 - u)))
+
+        def step(self, p, s, c):
+            h, n = s[0], self.h
+            a = p[:, :3 * n] + h @ self.w_h[:, :3 * n]
+            f = torch.sigmoid(a[:, :n] + self.gate_bias)
+            gate_s = torch.sigmoid(a[:, n:2 * n])
+            r = torch.sigmoid(a[:, 2 * n:])
+            cand = torch.tanh(p[:, 3 * n:] + (gate_s * h) @ self.w_h[:, 3 * n:])
+            g = 2 * r * f + (1 - 2 * r) * f * f
+            return [(1 - g) * h + g * cand]
+
+    class OrthogonalRNN(Seq):
+        """expRNN: W = expm(skew(A)) once per batch, modReLU."""
+
+        def __init__(self, d, h):
+            super().__init__(d, h, bias=False)
+            self.w_h = nn.Parameter(torch.zeros(h, h))
+            self.modrelu_bias = nn.Parameter(torch.empty(h).uniform_(-0.01, 0.01))
+
+        def constants(self):
+            return torch.linalg.matrix_exp(_skew(self.w_h))
+
+        def step(self, p, s, w):
+            a = p + s[0] @ w
+            return [torch.sign(a) * torch.relu(a.abs() + self.modrelu_bias)]
+
+    class ASRNN(Seq):
+        """h = W_f^-1 tanh(W_f (W_xh x + W_hh h + b)), W_f = U_f diag(|s| + eps)."""
+
+        def __init__(self, d, h, eps=1e-5):
+            super().__init__(d, h)
+            self.w_h = nn.Parameter(torch.zeros(h, h))
+            self.u_f = nn.Parameter(torch.zeros(h, h))
+            self.s = nn.Parameter(torch.full((h,), 0.5))
+            self.eps = eps
+
+        def constants(self):
+            w = torch.linalg.matrix_exp(_skew(self.w_h))
+            u_f = torch.linalg.matrix_exp(_skew(self.u_f))
+            d = self.s.abs() + self.eps
+            return w, d[:, None] * u_f.T, u_f / d[None, :]
+
+        def step(self, p, s, c):
+            w, to_sat, from_sat = c
+            return [torch.tanh((p + s[0] @ w) @ to_sat) @ from_sat]
+
+    return {cls.__name__: cls for cls in (RNN, LSTM, GRU, SpectralGRU, URLSTM, URGRU,
+                                          OrthogonalRNN, ASRNN)}
 
 
 # --- measurement ------------------------------------------------------------------
@@ -105,9 +282,10 @@ def keras_worker(args):
 
     from keras_rnnzoo import cells
     from keras_rnnzoo import layers
+    from keras_rnnzoo import utils
 
     backend = keras.backend.backend()
-    set_threads(backend, args.threads)
+    utils.set_threads(args.threads)
     if args.precision == "bf16":
         keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
     gpu_peak = _gpu_peak_reader(backend)
@@ -203,10 +381,8 @@ def _gpu_peak_reader(backend):
 def torch_worker(args):
     import torch
 
-    sys.path.insert(0, HERE)
-    import torch_cells
-
-    set_threads("torch", args.threads)
+    plain_modules = _plain_torch_modules()
+    torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     autocast = (torch.autocast(device, dtype=torch.bfloat16) if args.precision == "bf16"
@@ -251,7 +427,7 @@ def torch_worker(args):
     for steps, hidden in args.configs:
         done = set()
         for name in args.cells:
-            module_cls = torch_cells.PLAIN[name]
+            module_cls = plain_modules[PLAIN[name]]
             if module_cls not in done:
                 done.add(module_cls)
                 measure(module_cls.__name__, "plain PyTorch", module_cls(INPUT_DIM, hidden),
@@ -274,7 +450,7 @@ def run_worker(kind, backend, args, env_extra=None):
         cmd.append("--hoist-inputs")
     if args.dropout:
         cmd += ["--dropout", str(args.dropout)]
-    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     if backend == "jax" and args.threads == 1:
         env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
                             "intra_op_parallelism_threads=1").strip()
@@ -317,8 +493,6 @@ def _ratio(a, b):
 
 def report(rows, meta, backends):
     """Markdown tables: times, ratios against the targets of issue 4."""
-    import torch_cells
-
     lines = [f"# Speed ({meta['label']})", "",
              f"Command: `{meta['command']}`  ",
              f"Machine: {meta['machine']}; intra-op threads {meta['threads']} (JAX: XLA's "
@@ -329,7 +503,7 @@ def report(rows, meta, backends):
              f"{meta['repeats']} steps after 2 warm-up steps; {meta['versions']}.", "",
              "Times in seconds per step. *zoo* is `keras_rnnzoo.layers.RNN(cell)` (the fast "
              "path), *Keras loop* the same cell in `keras.layers.RNN`; *plain* the same maths "
-             "in plain PyTorch (`benchmarks/torch_cells.py`, eager loop, orthogonal maps once "
+             "in plain PyTorch (`benchmarks/speed.py`, eager loop, orthogonal maps once "
              "per batch, no weight projection after the step); *nn* the `torch.nn` layer of "
              "the cell's family. Compare ratios only within one run.", ""]
     for steps, hidden in meta["configs"]:
@@ -347,9 +521,9 @@ def report(rows, meta, backends):
                    for b in backends]
             loop = [_find(rows, impl="keras.layers.RNN", cell=name, backend=b, T=steps,
                           H=hidden) for b in backends]
-            plain = _find(rows, impl="plain PyTorch", cell=torch_cells.PLAIN[name].__name__,
+            plain = _find(rows, impl="plain PyTorch", cell=PLAIN[name],
                           T=steps, H=hidden)
-            nn = _find(rows, impl="torch.nn", cell=torch_cells.NATIVE[name], T=steps, H=hidden)
+            nn = _find(rows, impl="torch.nn", cell=NATIVE[name], T=steps, H=hidden)
             dropped = [_find(rows, impl="zoo, dropout", cell=name, backend=b, T=steps,
                              H=hidden) for b in backends]
             train = [r and r["train_s"] for r in zoo]
@@ -469,7 +643,6 @@ def main():
     }
     stem = args.output or os.path.join(HERE, "results", "speed_quick" if args.quick else "speed")
     os.makedirs(os.path.dirname(stem) or ".", exist_ok=True)
-    sys.path.insert(0, HERE)
     for path, text in ((stem + ".json", json.dumps({"meta": meta, "rows": rows}, indent=1)),
                        (stem + ".md", report(rows, meta, backends))):
         tmp = f"{path}.tmp{os.getpid()}"

@@ -8,8 +8,12 @@ from keras_rnnzoo import cells
 from keras_rnnzoo import constraints
 from keras_rnnzoo import initializers
 from keras_rnnzoo import layers
+from keras_rnnzoo import metrics
+from keras_rnnzoo import models
 from keras_rnnzoo import optimizers
 from keras_rnnzoo import parametrizations
+from keras_rnnzoo import presets
 from keras_rnnzoo import tasks
+from keras_rnnzoo import utils
 
 __version__ = "0.1.0"

@@ -69,6 +69,21 @@ def inputs():
     return np.random.default_rng(42).normal(size=(4, STEPS, FEATURES)).astype("float32")
 
 
+def preset_models():
+    """{name: (task model, input)}: task models of keras_rnnzoo.models, saved as presets."""
+    from keras_rnnzoo import cells, models
+
+    keras.utils.set_random_seed(7)
+    tagger = models.SequenceTagger(
+        models.RNNBackbone(cells.ASRNNCell(UNITS, mode="dtriv"), input_dim=FEATURES),
+        num_classes=5, output_steps=3)
+    lm = models.LanguageModel(models.RNNBackbone(
+        [cells.URLSTMCell(UNITS), cells.GRUCell(4)], num_layers=2, vocabulary_size=11,
+        positional_encoding="sinusoidal", embedding_dim=4, dropout=0.1))
+    tokens = np.random.default_rng(3).integers(0, 11, size=(4, STEPS)).astype("int32")
+    return {"preset_tagger": (tagger, inputs()), "preset_lm": (lm, tokens)}
+
+
 def main(out_dir):
     if keras.backend.backend() == "torch":
         import torch
@@ -87,6 +102,17 @@ def main(out_dir):
         np.savez(os.path.join(out_dir, f"{name}.vars.npz"),
                  *[keras.ops.convert_to_numpy(v) for v in model.weights])
         manifest[name] = describe(model)
+    from keras_rnnzoo import presets
+
+    for name, (model, x_in) in preset_models().items():
+        model(x_in)
+        for v in model.trainable_weights:  # away from the initialisers' values
+            noise = np.random.default_rng(len(v.path)).normal(0, 0.1, v.shape)
+            # asRNN's s away from 0: W_f = U_f diag(|s| + eps) stays well conditioned
+            v.assign(1.0 + noise if v.path.endswith("saturation_scale") else v + noise)
+        presets.save_to_preset(model, os.path.join(out_dir, name))
+        np.save(os.path.join(out_dir, f"{name}.x.npy"), x_in)
+        np.save(os.path.join(out_dir, f"{name}.npy"), keras.ops.convert_to_numpy(model(x_in)))
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump({"backend": keras.backend.backend(), "models": manifest}, f, indent=1)
 

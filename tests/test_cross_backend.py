@@ -8,6 +8,8 @@ backend then loads each ``.keras`` file (``keras.saving.load_model``) and each
 ``.weights.h5`` (``load_weights`` into a freshly built model) and must get the
 same variables (names, shapes, values) and reproduce the writer's predictions
 to 1e-5, so the suite on all three backends covers every (writer, reader) pair.
+Two task-model presets (``save_to_preset`` / ``from_preset``) are checked the
+same way.
 """
 
 import json
@@ -84,3 +86,17 @@ def test_load_model_and_weights_saved_on_another_backend(exported, spec):
         np.testing.assert_array_equal(to_numpy(v), value, err_msg=f"{v.path} ({writer})")
     np.testing.assert_allclose(to_numpy(fresh(x)), expected, **TOL,
                                err_msg=f"load_weights of {name} saved on {writer}")
+
+
+@pytest.mark.parametrize("name", ["preset_tagger", "preset_lm"])
+def test_preset_saved_on_another_backend(exported, name):
+    """A task-model preset (keras_rnnzoo.presets.save_to_preset) written on
+    each other backend loads with from_preset and predicts the same (1e-5)."""
+    from keras_rnnzoo import presets
+
+    writer, out, _ = exported
+    model = presets.from_preset(os.path.join(out, name))
+    assert model.preset_metadata["backend"] == writer
+    x = np.load(os.path.join(out, f"{name}.x.npy"))
+    np.testing.assert_allclose(to_numpy(model(x)), np.load(os.path.join(out, f"{name}.npy")),
+                               **TOL, err_msg=f"from_preset of {name} saved on {writer}")

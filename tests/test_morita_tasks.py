@@ -5,9 +5,11 @@ import keras
 import numpy as np
 import pytest
 
+from keras_rnnzoo import metrics
 from keras_rnnzoo import tasks
 from keras_rnnzoo.layers import PositionalEncoding
 from keras_rnnzoo.layers import TokenEmbedding
+from keras_rnnzoo.models import evaluate_sequences
 from tests.conftest import to_numpy
 
 # Small configurations in which duplicates and collisions with the held-out set are likely.
@@ -153,7 +155,7 @@ def test_dual_frequency_rarity_and_test_groups():
         assert np.all(rare[rows][others] == context_rare)
         tp = info["target_position"][rows]
         np.testing.assert_array_equal(yt[rows, tp], xt[rows, p])
-    res = tasks.evaluate_sequences(yt, task)
+    res = evaluate_sequences(yt, task)
     assert res["groups"]["rare-frequent"]["accuracy"] == 1.0
     assert res["groups"]["frequent-rare"]["accuracy_per_position"].shape == (L,)
 
@@ -188,7 +190,7 @@ def _dl_reference(a, b):
      ("abc", "ca", 2)],  # true DL: abc -> ac -> ca (OSA: 3)
 )
 def test_damerau_levenshtein_hand_worked(a, b, expected):
-    assert tasks.damerau_levenshtein([ord(c) for c in a], [ord(c) for c in b]) == expected
+    assert metrics.damerau_levenshtein([ord(c) for c in a], [ord(c) for c in b]) == expected
     assert _dl_reference(a, b) == expected
 
 
@@ -197,7 +199,7 @@ def test_damerau_levenshtein_batch_matches_reference():
     a = rng.integers(0, 3, (200, 7))
     b = rng.integers(0, 3, (200, 5))
     np.testing.assert_array_equal(
-        tasks.damerau_levenshtein(a, b), [_dl_reference(list(p), list(q)) for p, q in zip(a, b)]
+        metrics.damerau_levenshtein(a, b), [_dl_reference(list(p), list(q)) for p, q in zip(a, b)]
     )
 
 
@@ -208,12 +210,12 @@ def test_evaluate_sequences_on_hand_made_predictions():
     pred[0, 4:] = y[0, [5, 4, 6, 7]]  # one transposition (or identical if equal tokens)
     pred[1, 4] = (y[1, 4] + 1) % 10  # one substitution
     pred[2, :4] = 9  # input phase does not count
-    res = tasks.evaluate_sequences(pred, (x, y, mask))
+    res = evaluate_sequences(pred, (x, y, mask))
     swapped = int(y[0, 4] != y[0, 5])
     assert res["token_accuracy"] == pytest.approx((32 - 2 * swapped - 1) / 32)
     assert res["sequence_accuracy"] == pytest.approx((8 - swapped - 1) / 8)
     assert res["damerau_levenshtein"] == pytest.approx((swapped + 1) / 8)
-    uniform = tasks.evaluate_sequences(np.zeros(y.shape + (10,), "float32"), task)
+    uniform = evaluate_sequences(np.zeros(y.shape + (10,), "float32"), task)
     assert uniform["cross_entropy"] == pytest.approx(math.log(10))
     assert uniform["perplexity"] == pytest.approx(10.0)
 
@@ -222,7 +224,7 @@ def test_masked_loss_and_accuracy_ignore_the_input_phase():
     task = tasks.make_task("reverse", vocab_size=6, length=3, seed=0, num_test=16)
     x, y, mask = task.sample(4, seed=0)
     logits = np.random.default_rng(0).standard_normal(y.shape + (6,)).astype("float32")
-    loss = tasks.masked_cross_entropy()
+    loss = metrics.masked_cross_entropy()
     value = float(to_numpy(loss(y, logits, sample_weight=mask)))
     logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
     nll = -np.take_along_axis(logp, y[..., None], -1)[..., 0]
@@ -231,7 +233,7 @@ def test_masked_loss_and_accuracy_ignore_the_input_phase():
     changed[:, :3] += 5.0  # input phase
     assert float(to_numpy(loss(y, changed, sample_weight=mask))) == pytest.approx(value, rel=1e-6)
 
-    metric = tasks.MaskedTokenAccuracy()
+    metric = metrics.MaskedTokenAccuracy()
     onehot = np.eye(6, dtype="float32")[y]
     onehot[:, :3] = np.eye(6, dtype="float32")[(y[:, :3] + 1) % 6]  # wrong in the input phase
     onehot[0, 3] = np.eye(6, dtype="float32")[(y[0, 3] + 1) % 6]  # one wrong output
@@ -239,7 +241,7 @@ def test_masked_loss_and_accuracy_ignore_the_input_phase():
     assert float(to_numpy(metric.result())) == pytest.approx(11 / 12)
     with pytest.raises(ValueError, match="weighted_metrics"):
         metric.update_state(y, onehot)
-    assert tasks.MaskedTokenAccuracy.from_config(metric.get_config()).name == metric.name
+    assert metrics.MaskedTokenAccuracy.from_config(metric.get_config()).name == metric.name
 
 
 @pytest.mark.slow  # a finite-loss fit smoke test; reverse_ordering.py fits with the mask by default
@@ -254,16 +256,16 @@ def test_fit_step_with_the_mask():
     model = keras.Model(tokens, keras.layers.Dense(V)(h))
     model.compile(
         keras.optimizers.Adam(1e-2, beta_2=0.98, epsilon=1e-9, global_clipnorm=1.0),
-        loss=tasks.masked_cross_entropy(), weighted_metrics=[tasks.MaskedTokenAccuracy()],
+        loss=metrics.masked_cross_entropy(), weighted_metrics=[metrics.MaskedTokenAccuracy()],
     )
-    before = task.evaluate(model)
+    before = evaluate_sequences(model, task)
     assert abs(before["cross_entropy"] - task.baseline()) < 0.5  # starts near ln V
     dummy_row = to_numpy(model.layers[1].embeddings)[V].copy()
     history = model.fit(task.batches(16, steps_per_epoch=3), epochs=1, verbose=0)
     assert not np.allclose(to_numpy(model.layers[1].embeddings)[V], dummy_row)  # dummy row trained
     assert np.isfinite(history.history["loss"][0])
     assert "masked_token_accuracy" in history.history
-    res = task.evaluate(model)
+    res = evaluate_sequences(model, task)
     assert 0.0 <= res["token_accuracy"] <= 1.0 and res["perplexity"] > 1.0
 
 

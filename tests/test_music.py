@@ -1,5 +1,6 @@
 """Polyphonic music: loader, batches, NLL per frame, Bernoulli floor, training script."""
 
+import csv
 import json
 import math
 import os
@@ -10,7 +11,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_rnnzoo import optimizers, tasks
+from keras_rnnzoo import metrics, models, optimizers, presets, tasks
+from keras_rnnzoo.models import evaluate_music
 from keras_rnnzoo.tasks import music
 from tests.conftest import BACKEND, REPO, to_numpy
 
@@ -113,17 +115,17 @@ def test_nll_per_frame_matches_a_hand_computation():
             frames += 1
     expected = total / frames  # frame-weighted: 6 frames, not the mean of 2 sequences
     assert frames == 6
-    assert tasks.music_nll_per_frame(probs, seqs) == pytest.approx(expected, rel=1e-12)
+    assert metrics.music_nll_per_frame(probs, seqs) == pytest.approx(expected, rel=1e-12)
     logits = [np.log(p) - np.log1p(-p) for p in probs]
-    assert tasks.music_nll_per_frame(logits, seqs, from_logits=True) == pytest.approx(
+    assert metrics.music_nll_per_frame(logits, seqs, from_logits=True) == pytest.approx(
         expected, rel=1e-10)
     one = [np.ones((2, 88), np.float32)]
-    assert tasks.music_nll_per_frame([np.full((1, 88), 0.5)], one) == pytest.approx(
+    assert metrics.music_nll_per_frame([np.full((1, 88), 0.5)], one) == pytest.approx(
         88 * math.log(2))
     with pytest.raises(ValueError, match=r"`predictions\[0\]`"):
-        tasks.music_nll_per_frame([np.full((2, 88), 0.5)], one)
+        metrics.music_nll_per_frame([np.full((2, 88), 0.5)], one)
     with pytest.raises(ValueError, match="`predictions`"):
-        tasks.music_nll_per_frame([], one)
+        metrics.music_nll_per_frame([], one)
 
 
 def test_bernoulli_floor_definition():
@@ -132,8 +134,8 @@ def test_bernoulli_floor_definition():
     test = [(rng.random((t, 88)) < 0.3).astype(np.float32) for t in (3, 5)]
     freq = np.concatenate([s[1:] for s in train]).astype(np.float64).mean(axis=0)  # targets only
     p = np.clip(freq, 1e-6, 1 - 1e-6)
-    expected = tasks.music_nll_per_frame([np.broadcast_to(p, (s.shape[0] - 1, 88)) for s in test],
-                                         test)
+    expected = metrics.music_nll_per_frame(
+        [np.broadcast_to(p, (s.shape[0] - 1, 88)) for s in test], test)
     assert tasks.bernoulli_floor(train, test) == pytest.approx(expected, rel=1e-12)
     assert np.isfinite(expected)  # keys never active in training are clipped, not log(0)
     with pytest.raises(ValueError, match="`clip`"):
@@ -147,8 +149,8 @@ def test_evaluate_music_equals_per_sequence_scoring():
                               keras.layers.SimpleRNN(6, return_sequences=True),
                               keras.layers.Dense(88)])
     per_sequence = [to_numpy(model(s[None, :-1]))[0] for s in seqs]
-    expected = tasks.music_nll_per_frame(per_sequence, seqs, from_logits=True)
-    got = tasks.evaluate_music(model, seqs, batch_size=2, pad_multiple=8)
+    expected = metrics.music_nll_per_frame(per_sequence, seqs, from_logits=True)
+    got = evaluate_music(model, seqs, batch_size=2, pad_multiple=8)
     assert got == pytest.approx(expected, rel=1e-5)
 
 
@@ -159,15 +161,15 @@ def test_frame_nll_loss_and_metric_ignore_padding():
     mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], np.float32)
     per_frame = (np.maximum(logits, 0) - y * logits + np.log1p(np.exp(-np.abs(logits)))).sum(-1)
     mean = (per_frame * mask).sum() / mask.sum()
-    loss = tasks.FrameNLL()(y, logits, sample_weight=mask)
+    loss = metrics.FrameNLL()(y, logits, sample_weight=mask)
     assert float(to_numpy(loss)) == pytest.approx(mean, rel=1e-5)
-    total = tasks.FrameNLL(reduction="sum")(y, logits, sample_weight=mask)
+    total = metrics.FrameNLL(reduction="sum")(y, logits, sample_weight=mask)
     assert float(to_numpy(total)) == pytest.approx((per_frame * mask).sum(), rel=1e-5)
-    metric = tasks.NLLPerFrame()
+    metric = metrics.NLLPerFrame()
     metric.update_state(y[:1], logits[:1], sample_weight=mask[:1])
     metric.update_state(y[1:], logits[1:], sample_weight=mask[1:])
     assert float(to_numpy(metric.result())) == pytest.approx(mean, rel=1e-5)
-    restored = tasks.FrameNLL.from_config(tasks.FrameNLL(reduction="sum").get_config())
+    restored = metrics.FrameNLL.from_config(metrics.FrameNLL(reduction="sum").get_config())
     assert restored.reduction == "sum" and restored.from_logits
 
 
@@ -300,8 +302,8 @@ def test_script_end_to_end_on_the_fixture(fixture_dir, tmp_path):
            "--steps", "2", "--log-every", "2", "--hidden", "4", "--output-dir", out]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    for name in ("metrics.csv", "loss.png", "nll_per_frame.png", "model.keras", "command.txt",
-                 "eval.json"):
+    for name in ("metrics.csv", "loss.png", "nll_per_frame.png", "config.json",
+                 "model.weights.h5", "metadata.json", "command.txt", "eval.json"):
         assert os.path.getsize(os.path.join(out, name)) > 0, name
     result = json.load(open(os.path.join(out, "eval.json")))
     assert np.isfinite(result["valid_nll_per_frame"]) and np.isfinite(result["test_nll_per_frame"])
@@ -309,22 +311,27 @@ def test_script_end_to_end_on_the_fixture(fixture_dir, tmp_path):
     assert result["bernoulli_floor_test"] == pytest.approx(tasks.bernoulli_floor(train, test))
     assert "Bernoulli floor" in done.stdout
     with open(os.path.join(out, "metrics.csv")) as f:
-        header, row = f.read().splitlines()[:2]
-    assert "nll_per_frame" in header and row.startswith("2,")
-    model = keras.saving.load_model(os.path.join(out, "model.keras"))  # what --resume loads
-    assert isinstance(model.loss, tasks.FrameNLL) and model.loss.reduction == "sum"
-    assert isinstance(model.optimizer, optimizers.SGD)
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows] == ["2"] and "nll_per_frame" in rows[0]
+    model = presets.from_preset(out)  # the run directory is a preset
+    assert isinstance(model, models.FramePredictor)
+    assert model.preset_metadata["hyperparameters"]["loss_reduction"] == "sum"
+    again = presets.evaluate_preset(model, data_dir=data_dir, verify=False)
+    for split in ("valid", "test"):
+        assert again[split]["nll_per_frame"] == pytest.approx(
+            model.preset_metadata["metrics"][split]["nll_per_frame"], rel=1e-5)
     # the sha256 check is on by default: the fixture is refused with a clear message
     from training import polyphonic_music
 
-    args = polyphonic_music.parse_args(["--data-dir", data_dir, "--output-dir", out])
+    args = polyphonic_music.parse_args(["--data-dir", data_dir, "--output-dir",
+                                        str(tmp_path / "other")])
     with pytest.raises(SystemExit) as err:
         polyphonic_music.load(args)
     assert "sha256" in str(err.value.code) and music.MUSIC_DATASETS["jsb"][1] in str(err.value.code)
 
 
 def _weights(model):
-    cell = model.get_layer("rnn").cell
+    cell = model.backbone.get_layer("rnn").cell
     return {w.path.split("/")[-1]: to_numpy(w) for w in cell.weights}
 
 

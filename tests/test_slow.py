@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_rnnzoo import optimizers, tasks
+from keras_rnnzoo import metrics, optimizers, tasks
 from keras_rnnzoo.callbacks import DtrivRetraction
 from keras_rnnzoo.cells import ASRNNCell, OrthogonalRNNCell
 from tests.conftest import BACKEND
@@ -31,7 +31,7 @@ def test_orthogonal_cells_learn_a_short_copy_task(cell):
     model.compile(optimizers.RMSprop(2e-3, lr_multipliers={"recurrent_kernel": 0.1},
                                      global_clipnorm=10.0),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=[tasks.RecallAccuracy(recall)])
+                  metrics=[metrics.RecallAccuracy(recall)])
     data = tasks.CopyMemoryBatches(64, delay, recall, steps_per_epoch=100, seed=0)
     model.fit(data, epochs=4, verbose=0, callbacks=[DtrivRetraction(every=50)])
     x, y = tasks.copy_memory(256, delay, recall, seed=123)

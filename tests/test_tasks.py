@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_rnnzoo import metrics
 from keras_rnnzoo import tasks
 from tests.conftest import to_numpy
 
@@ -65,14 +66,14 @@ def test_batches_are_fresh_and_resumable():
 
 
 def test_recall_accuracy():
-    metric = tasks.RecallAccuracy(recall=2)
+    metric = metrics.RecallAccuracy(recall=2)
     y = np.array([[0, 0, 3, 4]])
     logits = np.zeros((1, 4, 9), "float32")
     logits[0, 2, 3] = logits[0, 3, 1] = 1.0  # one right, one wrong
     logits[0, 0, 5] = 1.0  # blank positions do not count
     metric.update_state(y, logits)
     assert float(to_numpy(metric.result())) == pytest.approx(0.5)
-    clone = tasks.RecallAccuracy.from_config(metric.get_config())
+    clone = metrics.RecallAccuracy.from_config(metric.get_config())
     assert clone.recall == 2
 
 

@@ -17,10 +17,12 @@ The data files are not shipped: put the standard ``JSB_Chorales.mat``,
 ``Nottingham.mat``, ``MuseData.mat`` or ``Piano_midi.mat`` into --data-dir
 (default: the environment variable RNNZOO_DATA_DIR); their sha256 is checked.
 
-Writes into --output-dir: ``metrics.csv`` (loss and nll_per_frame, one row
-per --log-every steps), ``loss.png`` (the training loss), ``nll_per_frame.png``
-(with the memoryless Bernoulli floor of the training split), ``model.keras``,
-``command.txt`` and ``eval.json`` (NLL per frame on the valid and test splits
+Leaves a preset in --output-dir (``config.json``, ``model.weights.h5``,
+``metadata.json`` with the valid and test NLL per frame), plus ``metrics.csv``
+(loss and nll_per_frame, one row per --log-every steps: default one pass over
+the training split), ``loss.png`` (the training loss), ``nll_per_frame.png``
+(with the memoryless Bernoulli floor of the training split), ``command.txt``,
+``backup/`` and ``eval.json`` (NLL per frame on the valid and test splits
 beside their Bernoulli floors).
 
 Initialisation (--init): ``default`` is each cell's own (the stable cells:
@@ -44,145 +46,149 @@ over the training split. Kanai et al. (Nottingham, spectral_gru) scale the input
 by 0.01: --input-scale 0.01.
 """
 
+import argparse
 import json
 import math
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from training import _cells  # noqa: E402
-from training import _common  # noqa: E402
+# Keras reads its backend when first imported: take --backend before that.
+_pre = argparse.ArgumentParser(add_help=False)
+_pre.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "torch"))
+os.environ["KERAS_BACKEND"] = _pre.parse_known_args()[0].backend
 
-BACKEND = _common.select_backend()
+import keras  # noqa: E402
 
-DATASETS = ("jsb", "nottingham", "musedata", "piano_midi")
+from keras_rnnzoo import metrics  # noqa: E402
+from keras_rnnzoo import models  # noqa: E402
+from keras_rnnzoo import tasks  # noqa: E402
+from keras_rnnzoo.cells import AUTHOR_INIT_CELLS  # noqa: E402
+from keras_rnnzoo.cells import sub_seed  # noqa: E402
+from keras_rnnzoo.utils import atomic_write  # noqa: E402
+from keras_rnnzoo.utils import runs  # noqa: E402
+
 NUM_KEYS = 88
 DEFAULT_PASSES = 10
 
 
 def parse_args(argv=None):
-    p = _common.shared_parser(__doc__.splitlines()[0])
-    _cells.add_cell_arguments(p, default="stable_rnn")
-    p.set_defaults(hidden=128, batch_size=1, lr=0.05, clipnorm=5.0, optimizer="sgd",
-                   log_every=100)
-    p.add_argument("--dataset", choices=DATASETS, default="jsb")
-    p.add_argument("--data-dir", default=None,
-                   help="directory with the standard .mat files (default: $RNNZOO_DATA_DIR)")
-    p.add_argument("--no-verify", action="store_true",
-                   help="skip the sha256 check of the data file (test fixtures only)")
-    p.add_argument("--input-scale", type=float, default=1.0,
-                   help="multiply the piano roll by this (Kanai et al.: 0.01)")
-    p.add_argument("--loss-reduction", choices=("sum", "mean"), default="sum",
-                   help="sum: NLL summed over the frames of a batch (Miller & Hardt's code); "
-                        "mean: NLL per real frame")
-    p.add_argument("--init", choices=("default", "author"), default="default",
-                   help="default: each cell's initialisation and a Glorot readout; author: "
-                        "Miller & Hardt's code (PyTorch init, bias[n/4:n/2] = 10 in both "
-                        "b_ih and b_hh, readout U(-0.1, 0.1) with zero bias; only for --cell "
-                        + ", ".join(_cells.AUTHOR_INIT_CELLS) + ")")
-    p.add_argument("--pad-multiple", type=int, default=16,
-                   help="pad each batch's length to a multiple of this (masked: the loss is "
-                        "unchanged; bounds recompilations on JAX/TensorFlow)")
-    args = p.parse_args(argv)
-    _common.check_positive(p, args, ["hidden", "steps", "batch-size", "lr", "recurrent-lr",
-                                     "log-every", "dtriv-k", "dtriv-m", "input-scale",
-                                     "pad-multiple"])
-    args.delta = _cells.parse_delta(p, args.delta)
-    if args.init == "author" and args.cell not in _cells.AUTHOR_INIT_CELLS:
-        p.error(f"--init author is Miller & Hardt's initialisation of nn.RNN / nn.LSTM / nn.GRU: "
-                f"use it with --cell {', '.join(_cells.AUTHOR_INIT_CELLS)}; got --cell {args.cell}")
+    parser = runs.training_parser(__doc__, cell="stable_rnn", steps=None, hidden=128,
+                                  batch_size=1, log_every=None)
+    parser.set_defaults(lr=0.05, clipnorm=5.0, optimizer="sgd")
+    parser.add_argument("--dataset", choices=list(tasks.MUSIC_DATASETS), default="jsb")
+    parser.add_argument("--data-dir", default=None,
+                        help="directory with the standard .mat files (default: $RNNZOO_DATA_DIR)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip the sha256 check of the data file (test fixtures only)")
+    parser.add_argument("--input-scale", type=runs.positive_float, default=1.0,
+                        help="multiply the piano roll by this (Kanai et al.: 0.01)")
+    parser.add_argument("--loss-reduction", choices=("sum", "mean"), default="sum",
+                        help="sum: NLL summed over the frames of a batch (Miller & Hardt's code); "
+                             "mean: NLL per real frame")
+    parser.add_argument("--init", choices=("default", "author"), default="default",
+                        help="default: each cell's initialisation and a Glorot readout; author: "
+                             "Miller & Hardt's code (PyTorch init, bias[n/4:n/2] = 10 in both "
+                             "b_ih and b_hh, readout U(-0.1, 0.1) with zero bias; only for "
+                             "--cell " + ", ".join(AUTHOR_INIT_CELLS) + ")")
+    parser.add_argument("--pad-multiple", type=runs.positive_int, default=16,
+                        help="pad each batch's length to a multiple of this (masked: the loss is "
+                             "unchanged; bounds recompilations on JAX/TensorFlow)")
+    args = runs.parse_args(parser, "music", argv, output_name=lambda a: (
+        f"music_{a.dataset}_{a.cell}_{keras.backend.backend()}"))
+    if args.init == "author" and args.cell not in AUTHOR_INIT_CELLS:
+        parser.error(f"--init author is Miller & Hardt's initialisation of nn.RNN / nn.LSTM / "
+                     f"nn.GRU: use it with --cell {', '.join(AUTHOR_INIT_CELLS)}; got --cell "
+                     f"{args.cell}")
     if args.data_dir is None:
         args.data_dir = os.environ.get("RNNZOO_DATA_DIR") or None
     if args.data_dir is None:
-        p.error("--data-dir not given and RNNZOO_DATA_DIR not set: the data files are not "
-                "shipped with keras-rnnzoo or any package; supply the standard "
-                "Boulanger-Lewandowski files (JSB_Chorales.mat, Nottingham.mat, MuseData.mat, "
-                "Piano_midi.mat) in a directory and pass it with --data-dir")
-    if args.cell in _cells.ORTHOGONAL and args.recurrent_lr is None:
-        args.recurrent_lr = args.lr / 10
-    if args.output_dir is None:
-        args.output_dir = os.path.join("runs", f"music_{args.dataset}_{args.cell}_{BACKEND}")
+        parser.error("--data-dir not given and RNNZOO_DATA_DIR not set: the data files are not "
+                     "shipped with keras-rnnzoo or any package; supply the standard "
+                     "Boulanger-Lewandowski files (JSB_Chorales.mat, Nottingham.mat, "
+                     "MuseData.mat, Piano_midi.mat) in a directory and pass it with --data-dir")
     return args
 
 
+def load(args):
+    """The (train, valid, test) sequences; --steps (default 10 passes) and --log-every
+    (default one pass) follow from the training split."""
+    try:
+        splits = tasks.load_music(args.dataset, args.data_dir, verify=not args.no_verify)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"error: {e}") from None
+    steps_per_pass = math.ceil(len(splits[0]) / args.batch_size)
+    if args.steps is None:
+        args.steps = DEFAULT_PASSES * steps_per_pass
+    if args.log_every is None:
+        args.log_every = math.gcd(args.steps, steps_per_pass)
+    return splits
+
+
 def build_model(args):
-    import keras
-
-    from keras_rnnzoo import tasks
-
-    inputs = keras.Input((None, NUM_KEYS), name="piano_roll")
-    x = inputs
-    if args.input_scale != 1.0:
-        x = keras.layers.Rescaling(args.input_scale, name="input_scale")(x)
-    h = _cells.build_rnn(args, return_sequences=True)(x)
+    backbone = models.RNNBackbone(
+        runs.build_cell(args), input_dim=NUM_KEYS,
+        input_scale=None if args.input_scale == 1.0 else args.input_scale)
     readout = {}
     if args.init == "author":  # decoder.weight.uniform_(-0.1, 0.1), decoder.bias.zero_()
         readout = dict(kernel_initializer=keras.initializers.RandomUniform(
-            -0.1, 0.1, seed=_cells.sub_seed(args.seed, 3)), bias_initializer="zeros")
-    logits = keras.layers.Dense(NUM_KEYS, name="readout", dtype="float32", **readout)(h)
-    model = keras.Model(inputs, logits, name=f"music_{args.dataset}_{args.cell}")
+            -0.1, 0.1, seed=sub_seed(args.seed, 3)), bias_initializer="zeros")
+    model = models.FramePredictor(backbone, num_notes=NUM_KEYS,
+                                  name=f"music_{args.dataset}_{args.cell}", **readout)
     reduction = "sum" if args.loss_reduction == "sum" else "mean_with_sample_weight"
-    model.compile(_common.make_optimizer(args, _cells.lr_multipliers(args)),
-                  tasks.FrameNLL(reduction=reduction), weighted_metrics=[tasks.NLLPerFrame()])
+    model.compile(runs.make_optimizer(args), metrics.FrameNLL(reduction=reduction),
+                  metrics=None, weighted_metrics=[metrics.NLLPerFrame()])
     return model
-
-
-def load(args):
-    from keras_rnnzoo import tasks
-
-    try:
-        return tasks.load_music(args.dataset, args.data_dir, verify=not args.no_verify)
-    except (OSError, ValueError) as e:
-        sys.exit(f"error: {e}")
 
 
 def main(argv=None):
     args = parse_args(argv)
-    from keras_rnnzoo import tasks
-
     train, valid, test = load(args)
-    if args.steps is None:
-        args.steps = DEFAULT_PASSES * math.ceil(len(train) / args.batch_size)
+    runs.setup(args)
     floors = {split: tasks.bernoulli_floor(train, seqs)
               for split, seqs in (("train", train), ("valid", valid), ("test", test))}
     passes = args.steps / math.ceil(len(train) / args.batch_size)
     print(f"music {args.dataset}: {len(train)}/{len(valid)}/{len(test)} sequences | "
           f"cell={args.cell} H={args.hidden} | {args.optimizer} lr={args.lr} clip={args.clipnorm} "
-          f"batch={args.batch_size} steps={args.steps} ({passes:.2f} passes) | backend={BACKEND} | "
-          f"Bernoulli floor train {floors['train']:.4f}, valid {floors['valid']:.4f}, "
-          f"test {floors['test']:.4f} nats/frame")
+          f"batch={args.batch_size} steps={args.steps} ({passes:.2f} passes) | backend="
+          f"{keras.backend.backend()} | Bernoulli floor train {floors['train']:.4f}, valid "
+          f"{floors['valid']:.4f}, test {floors['test']:.4f} nats/frame")
 
-    def make_data(start_epoch):
+    def batches(start):
         return tasks.MusicBatches(train, batch_size=args.batch_size, seed=args.seed,
-                                  steps_per_epoch=args.log_every, start_epoch=start_epoch,
-                                  pad_multiple=args.pad_multiple)
+                                  steps_per_epoch=args.log_every, start_epoch=start,
+                                  epochs=runs.epochs(args), pad_multiple=args.pad_multiple)
 
-    title = f"{args.dataset}: {args.cell} H={args.hidden} ({BACKEND})"
-    model, last = _common.train(
-        args, BACKEND, build_model, make_data, log_y=False,
-        baseline=floors["train"] if args.loss_reduction == "mean" else None,
-        title=f"{title}, loss ({args.loss_reduction} over frames)",
-        extra_callbacks=lambda m: _cells.cell_callbacks(args, m))
-    png = os.path.join(args.output_dir, "nll_per_frame.png")
-    _common.plot_curves({args.cell: os.path.join(args.output_dir, "metrics.csv")}, png,
-                        "nll_per_frame", baseline=floors["train"], log_y=False,
-                        title=f"{title}, training NLL per frame")
-    print(f"wrote {png}")
-    result = {
-        "dataset": args.dataset, "cell": args.cell, "hidden": args.hidden, "backend": BACKEND,
-        "steps": args.steps, "batch_size": args.batch_size, "input_scale": args.input_scale,
-        "loss_reduction": args.loss_reduction, "init": args.init,
-        "train_nll_per_frame_last_row": float(last["nll_per_frame"]),
-        "valid_nll_per_frame": tasks.evaluate_music(model, valid),
-        "test_nll_per_frame": tasks.evaluate_music(model, test),
-        "bernoulli_floor_train": floors["train"],
-        "bernoulli_floor_valid": floors["valid"],
-        "bernoulli_floor_test": floors["test"],
-    }
+    start = runs.start_epoch(args)
+    data = batches(start)
+    model = build_model(args)
+    # One indexed stream of fresh batches for the whole run (shuffle=False: Keras'
+    # shuffle draws from the global RNG, which a resumed run would restart).
+    model.fit(data, epochs=runs.epochs(args), initial_epoch=start, steps_per_epoch=args.log_every,
+              shuffle=False, verbose=runs.verbose(),
+              callbacks=runs.callbacks(args, model, probe_batch=batches(0)[0]))
+
+    result = {"valid": {"nll_per_frame": models.evaluate_music(model, valid)},
+              "test": {"nll_per_frame": models.evaluate_music(model, test)}}
+    evaluation = {"function": "evaluate_music",
+                  "arguments": {"dataset": args.dataset, "splits": ["valid", "test"]}}
+    runs.save_run(model, args, task="music", metrics=result, evaluation=evaluation,
+                  data={"dataset": args.dataset, "bernoulli_floor": floors,
+                        "files": "the standard Boulanger-Lewandowski .mat files (not shipped)"},
+                  description=f"{args.cell} H={args.hidden} on {args.dataset} (NLL per frame)")
     path = os.path.join(args.output_dir, "eval.json")
-    _common.atomic_write_text(path, json.dumps(result, indent=1) + "\n")
-    print(f"NLL per frame: valid {result['valid_nll_per_frame']:.4f} (Bernoulli floor "
-          f"{floors['valid']:.4f}), test {result['test_nll_per_frame']:.4f} (Bernoulli floor "
+    atomic_write(path, json.dumps({
+        "dataset": args.dataset, "cell": args.cell, "hidden": args.hidden,
+        "backend": keras.backend.backend(), "steps": args.steps, "batch_size": args.batch_size,
+        "input_scale": args.input_scale, "loss_reduction": args.loss_reduction,
+        "init": args.init, "valid_nll_per_frame": result["valid"]["nll_per_frame"],
+        "test_nll_per_frame": result["test"]["nll_per_frame"],
+        **{f"bernoulli_floor_{k}": v for k, v in floors.items()}}, indent=1) + "\n")
+    title = f"{args.dataset}: {args.cell} H={args.hidden} ({keras.backend.backend()})"
+    runs.plot(args, "loss", title=f"{title}, loss ({args.loss_reduction} over frames)",
+              baseline=floors["train"] if args.loss_reduction == "mean" else None, log_y=False)
+    runs.plot(args, "nll_per_frame", baseline=floors["train"], log_y=False,
+              title=f"{title}, training NLL per frame")
+    print(f"NLL per frame: valid {result['valid']['nll_per_frame']:.4f} (Bernoulli floor "
+          f"{floors['valid']:.4f}), test {result['test']['nll_per_frame']:.4f} (Bernoulli floor "
           f"{floors['test']:.4f})\nwrote {path}")
 
 

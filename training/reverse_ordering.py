@@ -2,119 +2,109 @@
 
 Model (Morita 2024): TokenEmbedding (V real tokens + a learnable dummy token
 for the output phase, d_e = --embed-dim) -> PositionalEncoding (--pe, merged
-by --pe-merge) -> RNN(--cell) -> Dense(V); loss = mean cross-entropy over the
-output positions only (the task mask as sample weight). Initialisation as in
-Morita's code, PyTorch's defaults: embedding N(0, 1); --cell gru / lstm as
-nn.GRU / nn.LSTM (every weight and both biases U(+-1/sqrt(H)), no forget-bias
-offset); the read-out as nn.Linear (weight and bias U(+-1/sqrt(H))). Adam (beta_2 0.98,
-eps 1e-9: the official code), lr warm-up over --warmup steps then cosine
-decay, global clip 1. Every training batch is fresh and never equals one of
-the 1,024 held-out test sequences.
+by --pe-merge) -> RNN(--cell) -> Dense(V) at every step; loss = mean
+cross-entropy over the output positions only (the task mask as sample
+weight). Initialisation as in Morita's code, PyTorch's defaults: embedding
+N(0, 1); --cell gru / lstm as nn.GRU / nn.LSTM (every weight and both biases
+U(+-1/sqrt(H)), no forget-bias offset); the read-out as nn.Linear (weight and
+bias U(+-1/sqrt(H))). Adam (beta_2 0.98, eps 1e-9: the official code), lr
+warm-up over --warmup steps then cosine decay, global clip 1. Every training
+batch is fresh and never equals one of the 1,024 held-out test sequences.
 
-Writes into --output-dir: ``metrics.csv`` (training loss and masked token
-accuracy per --log-every steps), ``loss.png`` (with the baseline ln V),
-``model.keras``, ``command.txt`` and ``eval.json`` (held-out token accuracy,
-full-sequence accuracy, mean Damerau-Levenshtein distance; per group for
-dual_frequency, per length for variable_length).
+Leaves a preset in --output-dir (``config.json``, ``model.weights.h5``,
+``metadata.json`` with the held-out metrics), plus ``metrics.csv`` (training
+loss and masked token accuracy per --log-every steps), ``loss.png`` (with the
+baseline ln V), ``command.txt``, ``backup/`` and ``eval.json`` (held-out token
+accuracy, full-sequence accuracy, mean Damerau-Levenshtein distance; per group
+for dual_frequency, per length for variable_length).
 
 Defaults: the small CPU configuration of targets.md (GRU, H = d_e = 128,
 L = 32, V = 1024, batch 128, 2,000 steps, 100 warm-up steps).
 """
 
+import argparse
 import json
 import os
-import sys
 
-import numpy as np
+# Keras reads its backend when first imported: take --backend before that.
+_pre = argparse.ArgumentParser(add_help=False)
+_pre.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "torch"))
+os.environ["KERAS_BACKEND"] = _pre.parse_known_args()[0].backend
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from training import _cells  # noqa: E402
-from training import _common  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
-BACKEND = _common.select_backend()
+from keras_rnnzoo import initializers  # noqa: E402
+from keras_rnnzoo import metrics  # noqa: E402
+from keras_rnnzoo import models  # noqa: E402
+from keras_rnnzoo import tasks  # noqa: E402
+from keras_rnnzoo.cells import sub_seed  # noqa: E402
+from keras_rnnzoo.utils import atomic_write  # noqa: E402
+from keras_rnnzoo.utils import runs  # noqa: E402
 
-TASKS = ("reverse", "sort", "dual_frequency", "predecessor_query", "delayed_sum",
-         "variable_length")
 PE_KINDS = ("none", "sinusoidal", "learnable", "random", "dummy")
 
 
 def parse_args(argv=None):
-    p = _common.shared_parser(__doc__.splitlines()[0])
-    _cells.add_cell_arguments(p, default="gru", lstm_forget_bias=None)  # nn.LSTM
-    p.set_defaults(steps=2000, hidden=128, lr=1e-3, clipnorm=1.0, optimizer="adam",
-                   adam_beta2=0.98, adam_epsilon=1e-9)
-    p.add_argument("--task", choices=TASKS, default="reverse")
-    p.add_argument("--vocab", type=int, default=1024, help="V, number of real tokens")
-    p.add_argument("--length", type=int, default=32,
-                   help="L (delayed_sum: half length; variable_length: maximum length)")
-    p.add_argument("--pe", choices=PE_KINDS, default="sinusoidal")
-    p.add_argument("--pe-merge", choices=("concat", "add"), default="concat")
-    p.add_argument("--embed-dim", type=int, default=None, help="d_e (default: --hidden)")
-    p.add_argument("--warmup", type=int, default=100, help="linear warm-up steps")
-    p.add_argument("--rarity", type=float, default=0.125, help="dual_frequency: rare-token rate")
-    args = p.parse_args(argv)
-    _common.check_positive(p, args, ["hidden", "steps", "batch-size", "lr", "recurrent-lr",
-                                     "log-every", "length", "embed-dim", "dtriv-k", "dtriv-m"])
-    if args.vocab <= 1:
-        p.error(f"--vocab must be >= 2 (V real tokens); got {args.vocab}")
-    if args.warmup < 0 or args.warmup >= args.steps:
-        p.error(f"--warmup must be in [0, --steps); got {args.warmup}")
-    if args.pe == "sinusoidal" and (args.embed_dim or args.hidden) % 2:
-        p.error(f"--pe sinusoidal needs an even --embed-dim (sines and cosines); "
-                f"got {args.embed_dim or args.hidden}")
-    args.delta = _cells.parse_delta(p, args.delta)
+    parser = runs.training_parser(__doc__, cell="gru", steps=2000, hidden=128,
+                                  lstm_forget_bias=None)  # nn.LSTM's init
+    parser.set_defaults(lr=1e-3, clipnorm=1.0, optimizer="adam", adam_beta2=0.98,
+                        adam_epsilon=1e-9)
+    parser.add_argument("--task", choices=tasks.MORITA_TASKS, default="reverse")
+    parser.add_argument("--vocab", type=runs.number(int, 2, strict=False), default=1024,
+                        help="V >= 2, number of real tokens")
+    parser.add_argument("--length", type=runs.positive_int, default=32,
+                        help="L (delayed_sum: half length; variable_length: maximum length)")
+    parser.add_argument("--pe", choices=PE_KINDS, default="sinusoidal")
+    parser.add_argument("--pe-merge", choices=("concat", "add"), default="concat")
+    parser.add_argument("--embed-dim", type=runs.positive_int, default=None,
+                        help="d_e (default: --hidden)")
+    parser.add_argument("--warmup", type=runs.number(int, 0, strict=False), default=100,
+                        help="linear warm-up steps, < --steps")
+    parser.add_argument("--rarity", type=runs.number(float, 0.0, maximum=1.0), default=0.125,
+                        help="dual_frequency: rare-token rate")
+    args = runs.parse_args(parser, "reverse_ordering", argv, output_name=lambda a: (
+        f"{a.task}_V{a.vocab}_{a.cell}_pe-{a.pe}_{keras.backend.backend()}"))
     args.embed_dim = args.embed_dim or args.hidden
-    if args.cell in _cells.ORTHOGONAL and args.recurrent_lr is None:
-        args.recurrent_lr = args.lr / 10
-    if args.output_dir is None:
-        args.output_dir = os.path.join(
-            "runs", f"{args.task}_V{args.vocab}_{args.cell}_pe-{args.pe}_{BACKEND}")
+    if args.warmup >= args.steps:
+        parser.error(f"--warmup must be in [0, --steps); got {args.warmup}")
+    if args.pe == "sinusoidal" and args.embed_dim % 2:
+        parser.error(f"--pe sinusoidal needs an even --embed-dim (sines and cosines); "
+                     f"got {args.embed_dim}")
+    try:
+        args.task_object = make_task(args)
+    except ValueError as e:
+        parser.error(str(e))
     return args
 
 
-def make_task(args):
-    from keras_rnnzoo import tasks
-
+def task_arguments(args):
     extra = {"rarity": args.rarity} if args.task == "dual_frequency" else {}
-    try:
-        return tasks.make_task(args.task, args.vocab, length=args.length, seed=args.seed, **extra)
-    except ValueError as e:
-        sys.exit(f"error: {e}")
+    return dict(name=args.task, vocab_size=args.vocab, length=args.length, seed=args.seed,
+                **extra)
+
+
+def make_task(args):
+    return tasks.make_task(**task_arguments(args))
 
 
 def build_model(args, task):
-    import keras
-
-    from keras_rnnzoo import initializers, layers, tasks
-
-    tokens = keras.Input((task.input_length,), dtype="int32", name="tokens")
-    x = layers.TokenEmbedding(args.vocab, args.embed_dim, seed=args.seed, name="embedding")(tokens)
-    if args.pe != "none":
-        x = layers.PositionalEncoding(args.pe, merge=args.pe_merge, max_length=task.input_length,
-                                      seed=args.seed, name="positional_encoding")(x)
-    h = _cells.build_rnn(args, return_sequences=True)(x)
+    backbone = models.RNNBackbone(
+        runs.build_cell(args), vocabulary_size=args.vocab, embedding_dim=args.embed_dim,
+        dummy_token=True, positional_encoding=None if args.pe == "none" else args.pe,
+        positional_merge=args.pe_merge, sequence_length=task.input_length, seed=args.seed)
     # nn.Linear's default: weight and bias U(+-1/sqrt(fan_in)), fan_in = H
-    logits = keras.layers.Dense(
-        task.num_classes, name="readout", dtype="float32",
-        kernel_initializer=initializers.TorchUniform(seed=_cells.sub_seed(args.seed, 3)),
-        bias_initializer=initializers.TorchUniform(
-            fan=args.hidden, seed=_cells.sub_seed(args.seed, 4)))(h)
-    model = keras.Model(tokens, logits, name=f"{args.task}_{args.cell}_pe_{args.pe}")
+    model = models.SequenceTagger(
+        backbone, num_classes=task.num_classes, name=f"{args.task}_{args.cell}_pe_{args.pe}",
+        kernel_initializer=initializers.TorchUniform(seed=sub_seed(args.seed, 3)),
+        bias_initializer=initializers.TorchUniform(fan=args.hidden, seed=sub_seed(args.seed, 4)))
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0, decay_steps=args.steps - args.warmup,
         warmup_target=args.lr, warmup_steps=args.warmup)
-    optimizer = _common.make_optimizer(args, _cells.lr_multipliers(args), learning_rate=schedule)
-    model.compile(optimizer, tasks.masked_cross_entropy(),
-                  weighted_metrics=[tasks.MaskedTokenAccuracy(name="token_accuracy")])
+    model.compile(runs.make_optimizer(args, learning_rate=schedule),
+                  metrics.masked_cross_entropy(), metrics=None,
+                  weighted_metrics=[metrics.MaskedTokenAccuracy(name="token_accuracy")])
     return model
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if hasattr(value, "tolist"):
-        return [None if v != v else v for v in value.tolist()] if value.ndim else value.item()
-    return value
 
 
 def group_probes(task, batch_size):
@@ -131,27 +121,54 @@ def group_probes(task, batch_size):
     return probes
 
 
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "tolist"):
+        return [None if v != v else v for v in value.tolist()] if value.ndim else value.item()
+    return value
+
+
 def main(argv=None):
     args = parse_args(argv)
-    task = make_task(args)
+    task = args.task_object
+    del args.task_object
+    runs.setup(args)
     baseline = task.baseline()
     print(f"{args.task}: V={args.vocab} L={args.length} (input {task.input_length} steps) | "
           f"cell={args.cell} H={args.hidden} d_e={args.embed_dim} pe={args.pe} | "
-          f"backend={BACKEND} | baseline {baseline:.4f} nats")
+          f"backend={keras.backend.backend()} | baseline {baseline:.4f} nats")
 
-    model, _ = _common.train(
-        args, BACKEND, lambda a: build_model(a, task),
-        lambda start_epoch: task.batches(args.batch_size, steps_per_epoch=args.log_every,
-                                         start_epoch=start_epoch),
-        baseline=baseline,
-        title=f"{args.task} V={args.vocab}: {args.cell}, PE {args.pe} ({BACKEND})",
-        extra_callbacks=lambda m: _cells.cell_callbacks(args, m),
-        probes=lambda: group_probes(task, args.batch_size))
-    result = task.evaluate(model)
+    def batches(start):
+        return task.batches(args.batch_size, steps_per_epoch=args.log_every, start_epoch=start,
+                            epochs=runs.epochs(args))
+
+    start = runs.start_epoch(args)
+    data = batches(start)
+    model = build_model(args, task)
+    # One indexed stream of fresh batches for the whole run (shuffle=False: Keras'
+    # shuffle draws from the global RNG, which a resumed run would restart).
+    model.fit(data, epochs=runs.epochs(args), initial_epoch=start, steps_per_epoch=args.log_every,
+              shuffle=False, verbose=runs.verbose(),
+              callbacks=runs.callbacks(args, model, probe_batch=batches(0)[0],
+                                       probes=group_probes(task, args.batch_size)))
+
+    result = models.evaluate_sequences(model, task)
+    summary = {k: result[k] for k in ("token_accuracy", "sequence_accuracy",
+                                      "damerau_levenshtein")}
+    evaluation = {"function": "evaluate_sequences", "arguments": {"task": task_arguments(args)}}
+    runs.save_run(model, args, task=args.task, metrics={"test": summary}, evaluation=evaluation,
+                  data={**task_arguments(args),
+                        "test": "the task's 1,024 held-out sequences (never trained on)"},
+                  description=f"{args.cell} H={args.hidden}, PE {args.pe}, on {args.task} with "
+                              f"V={args.vocab}, L={args.length}")
     result.update(task=args.task, vocab=args.vocab, length=args.length, pe=args.pe,
                   cell=args.cell, steps=args.steps, baseline=baseline)
     path = os.path.join(args.output_dir, "eval.json")
-    _common.atomic_write_text(path, json.dumps(_jsonable(result), indent=1) + "\n")
+    atomic_write(path, json.dumps(_jsonable(result), indent=1) + "\n")
+    runs.plot(args, "loss", baseline=baseline,
+              title=f"{args.task} V={args.vocab}: {args.cell}, PE {args.pe} "
+                    f"({keras.backend.backend()})")
     print(f"held-out: token accuracy {result['token_accuracy']:.4f}, full-sequence accuracy "
           f"{result['sequence_accuracy']:.4f}, Damerau-Levenshtein "
           f"{result['damerau_levenshtein']:.2f}\nwrote {path}")

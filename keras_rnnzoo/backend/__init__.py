@@ -16,6 +16,8 @@ and ``tests/test_rnn_layer.py``).
   on another backend the monitors say so.
 * ``dense_gradient(g)``: a sparse gradient (TensorFlow's ``IndexedSlices``)
   as a dense tensor; the identity elsewhere.
+* ``set_threads(n)``: the framework's CPU thread pools (a no-op on JAX, whose
+  pool is fixed at start); ``keras_rnnzoo.utils.set_threads`` calls it.
 
 """
 

@@ -47,3 +47,10 @@ def value_and_grad(fn, args):
     functional in ``args`` (Keras' ``stateless_call`` makes a model so).
     """
     return jax.value_and_grad(lambda a: fn(*a))(list(args))
+
+
+def set_threads(threads):
+    """Nothing: XLA's CPU thread pool is fixed when JAX starts; limit it before
+    importing JAX with ``XLA_FLAGS`` (``--xla_cpu_multi_thread_eigen=false
+    intra_op_parallelism_threads=1`` for one thread)."""
+    del threads

@@ -63,3 +63,10 @@ def dense_gradient(gradient):
     if isinstance(gradient, tf.IndexedSlices):
         return tf.convert_to_tensor(gradient)
     return gradient
+
+
+def set_threads(threads):
+    """``threads`` intra- and inter-op CPU threads; TensorFlow refuses the change
+    (RuntimeError) once its runtime has started."""
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)

@@ -68,3 +68,8 @@ def value_and_grad(fn, args):
         grads = torch.autograd.grad(value, args, allow_unused=True)
     grads = [torch.zeros_like(a) if g is None else g for a, g in zip(args, grads)]
     return value.detach(), grads
+
+
+def set_threads(threads):
+    """``threads`` intra-op CPU threads (``torch.set_num_threads``)."""
+    torch.set_num_threads(threads)

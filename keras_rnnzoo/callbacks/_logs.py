@@ -12,43 +12,7 @@ import os
 
 import numpy as np
 
-
-def atomic_write(path, data, mode="w"):
-    """Write ``data`` (str or bytes) to ``path`` through a temporary file + rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp{os.getpid()}")
-    try:
-        with open(tmp, mode) as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def save_figure(fig, path):
-    """``fig.savefig`` through a temporary PNG + rename; closes the figure."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write(path, buffer.getvalue(), mode="wb")
-
-
-def pyplot():
-    """matplotlib's pyplot on the file-only Agg backend."""
-    try:
-        import matplotlib
-    except ImportError as e:  # pragma: no cover - matplotlib is in the [train] extra
-        raise ImportError(
-            "The monitors' plots need matplotlib: pip install 'keras-rnnzoo[train]' "
-            "(or pip install matplotlib), or pass plots=False.") from e
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from keras_rnnzoo.utils.files import atomic_write
 
 
 def _json_number(value):

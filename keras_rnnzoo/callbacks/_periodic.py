@@ -15,8 +15,11 @@ def check_positive_int(value, name, fix=""):
 class PeriodicCallback(keras.callbacks.Callback):
     """Calls ``on_period(step)`` after every ``every``-th optimiser step.
 
-    Steps are counted from ``optimizer.iterations`` at the start of ``fit``,
-    so a resumed run keeps its schedule; other steps cost nothing.
+    Steps are counted from ``optimizer.iterations`` as it is at the first
+    batch of ``fit`` (after every callback's ``on_train_begin``: a state that
+    ``keras.callbacks.BackupAndRestore`` restores counts, wherever it stands in
+    the callback list), so a resumed run keeps its schedule; other steps cost
+    nothing. ``on_start(step)`` runs then, once per ``fit``.
     """
 
     def __init__(self, every):
@@ -25,7 +28,15 @@ class PeriodicCallback(keras.callbacks.Callback):
         self._step = None
 
     def on_train_begin(self, logs=None):
-        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self._step = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._step is None:
+            self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+            self.on_start(self._step)
+
+    def on_start(self, step):
+        pass
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
@@ -65,15 +76,16 @@ class MonitorCallback(PeriodicCallback):
     def history(self):
         return self.log.rows
 
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        self.log.resume(self._step)
+    def on_start(self, step):
+        self.log.resume(step)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.log.save()
+        if self._step is not None:
+            self.log.save()
 
     def on_train_end(self, logs=None):
-        self.log.save()
+        if self._step is not None:  # no batch ran: the saved files stay as they are
+            self.log.save()
         self.log.close()
         if self.plots and self.log_dir and self.log.rows:
             self.plot(os.path.join(self.log_dir, f"{self.log_name}.png"))

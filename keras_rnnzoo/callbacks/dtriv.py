@@ -5,7 +5,7 @@ import math
 import keras
 
 from keras_rnnzoo.callbacks._periodic import check_positive_int
-from keras_rnnzoo.callbacks._walk import iter_layers
+from keras_rnnzoo.utils.layers import iter_layers
 
 
 def _check_every(every):

@@ -15,10 +15,10 @@ from keras import ops
 
 from keras_rnnzoo import backend
 from keras_rnnzoo import _keras_internals as keras_internals
-from keras_rnnzoo.callbacks._logs import pyplot
-from keras_rnnzoo.callbacks._logs import save_figure
 from keras_rnnzoo.callbacks._periodic import MonitorCallback
-from keras_rnnzoo.callbacks._walk import iter_layers
+from keras_rnnzoo.utils.layers import iter_layers
+from keras_rnnzoo.utils.plots import pyplot
+from keras_rnnzoo.utils.plots import save_figure
 
 
 def _check_batch(batch, name):

@@ -3,10 +3,10 @@
 import keras
 import numpy as np
 
-from keras_rnnzoo.callbacks._logs import pyplot
-from keras_rnnzoo.callbacks._logs import save_figure
 from keras_rnnzoo.callbacks._periodic import MonitorCallback
-from keras_rnnzoo.callbacks._walk import iter_layers
+from keras_rnnzoo.utils.layers import iter_layers
+from keras_rnnzoo.utils.plots import pyplot
+from keras_rnnzoo.utils.plots import save_figure
 
 # Gate-block names of Keras' own cells (block order of their recurrent_kernel).
 _KERAS_BLOCKS = {"SimpleRNNCell": ("hh",), "GRUCell": ("z", "r", "h"),

@@ -215,6 +215,9 @@ class StableLSTMCell(LSTMCell):
                 f"{AUTHOR_SCALES}."
             )
         pop_fixed(type(self).__name__, kwargs, self._fixed)
+        if forget_bias and not kwargs.get("use_bias", True):
+            raise ValueError(f"`forget_bias={forget_bias}` offsets the forget block of the bias, "
+                             f"but `use_bias=False` has none: drop one of the two.")
         # Validates the scales now, not at build time.
         projections = _projections(constrain, axis, recurrent_scales, input_forget_scale)
         super().__init__(units, unit_forget_bias=False, kernel_constraint=projections[0],

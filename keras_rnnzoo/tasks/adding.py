@@ -4,7 +4,8 @@ Input: N steps of two channels, a value ~ U[0, 1] and an indicator that is 1
 at exactly two steps: one uniformly chosen among the first floor(N/2) steps
 and one among the remaining steps. Target: the sum of the two marked values,
 scored by the MSE of the output at the final step. Predicting the mean 1
-scores Var(v_1 + v_2) = 2/12 = 1/6 (the memoryless baseline).
+scores Var(v_1 + v_2) = 2/12 = 1/6 (the memoryless baseline). The evaluation
+of a model on fresh data is :func:`keras_rnnzoo.models.evaluate_adding`.
 """
 
 import numpy as np
@@ -81,17 +82,20 @@ class AddingBatches(SeededBatches):
         batch_size, length, seed: as in :func:`adding` (``seed`` an int).
         steps_per_epoch: batches per epoch.
         start_epoch: epoch index of the first epoch (for resuming).
+        epochs: None, or one past the last epoch: the whole run as one indexed
+            stream (see ``SeededBatches``; what the training scripts use).
 
     Example:
         >>> ds = AddingBatches(32, 200, steps_per_epoch=10, seed=1)
         >>> x, y = ds[0]
     """
 
-    def __init__(self, batch_size, length, steps_per_epoch=100, seed=0, start_epoch=0):
+    def __init__(self, batch_size, length, steps_per_epoch=100, seed=0, start_epoch=0,
+                 epochs=None):
         _check(batch_size, length)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"`seed` must be an int; got {seed!r}.")
-        super().__init__(steps_per_epoch, seed, start_epoch)
+        super().__init__(steps_per_epoch, seed, start_epoch, epochs)
         self.batch_size = batch_size
         self.length = length
 

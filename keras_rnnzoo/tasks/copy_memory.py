@@ -10,11 +10,13 @@ recall outputs. Two loss conventions (spec tasks.md):
 * ``loss="last"`` (convention C: Gu et al.): input s_1..s_K, 0 x L, 9 x K;
   target s_1..s_K for the last K outputs only; 10 output classes.
   Memoryless baseline ln 8.
+
+The metric is :class:`keras_rnnzoo.metrics.RecallAccuracy`; the evaluation of
+a model on fresh data is :func:`keras_rnnzoo.models.evaluate_copy_memory`.
 """
 
 import math
 
-import keras
 import numpy as np
 
 from keras_rnnzoo.tasks._batches import SeededBatches
@@ -100,13 +102,15 @@ class CopyMemoryBatches(SeededBatches):
         batch_size, delay, recall, loss, seed: as in :func:`copy_memory`.
         steps_per_epoch: batches per epoch.
         start_epoch: epoch index of the first epoch (for resuming).
+        epochs: None, or one past the last epoch: the whole run as one indexed
+            stream (see ``SeededBatches``; what the training scripts use).
     """
 
     def __init__(
         self, batch_size, delay, recall=10, loss="all", steps_per_epoch=100, seed=0,
-        start_epoch=0,
+        start_epoch=0, epochs=None,
     ):
-        super().__init__(steps_per_epoch, seed, start_epoch)
+        super().__init__(steps_per_epoch, seed, start_epoch, epochs)
         _check(delay, recall, loss)
         self.batch_size = batch_size
         self.delay = delay
@@ -115,29 +119,3 @@ class CopyMemoryBatches(SeededBatches):
 
     def draw(self, seed):
         return copy_memory(self.batch_size, self.delay, self.recall, self.loss, seed=seed)
-
-
-def _recall_accuracy(y_true, y_pred, recall):
-    y_true = keras.ops.cast(y_true[:, -recall:], "int32")
-    y_pred = keras.ops.argmax(y_pred[:, -recall:, :], axis=-1)
-    return keras.ops.mean(
-        keras.ops.cast(keras.ops.equal(y_true, keras.ops.cast(y_pred, "int32")), "float32"),
-        axis=-1,
-    )
-
-
-@keras.saving.register_keras_serializable(package="keras_rnnzoo")
-class RecallAccuracy(keras.metrics.MeanMetricWrapper):
-    """Arg-max accuracy on the last ``recall`` positions (chance 1/8).
-
-    Args:
-        recall: K.
-        name: metric name.
-    """
-
-    def __init__(self, recall=10, name="recall_accuracy", dtype=None):
-        super().__init__(_recall_accuracy, name=name, dtype=dtype, recall=recall)
-        self.recall = recall
-
-    def get_config(self):
-        return {"recall": self.recall, "name": self.name, "dtype": self.dtype}

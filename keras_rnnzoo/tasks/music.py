@@ -10,7 +10,10 @@ sequence the inputs are frames 1 ... T-1 and the targets frames 2 ... T; the
 model outputs 88 independent Bernoulli probabilities per frame. Metric: NLL
 per frame = -sum_k [y_k ln p_k + (1 - y_k) ln(1 - p_k)], summed over all
 predicted frames of a split and divided by their number (frame-weighted, not
-sequence-weighted).
+sequence-weighted). The loss and metrics are in
+:mod:`keras_rnnzoo.metrics` (``FrameNLL``, ``NLLPerFrame``,
+``music_nll_per_frame``) and the evaluation of a model is
+:func:`keras_rnnzoo.models.evaluate_music`.
 
 No package ships these files and this project does not include them: the
 user supplies the standard files in a data directory, and :func:`load_music`
@@ -23,7 +26,8 @@ import os
 
 import keras
 import numpy as np
-from keras import ops
+
+from keras_rnnzoo.tasks._batches import check_epochs
 
 NUM_KEYS = 88
 FLOOR_CLIP = 1e-6
@@ -178,54 +182,6 @@ def _nll_sum(targets, predictions, from_logits):
     return float(-np.sum(terms))
 
 
-def music_nll_per_frame(predictions, sequences, from_logits=False):
-    """NLL per frame of given predictions over a split, exactly as defined.
-
-    NLL per frame = -sum over all predicted frames and the 88 keys of
-    [y ln p + (1 - y) ln(1 - p)], divided by the number of predicted frames
-    (sum of T_i - 1). Computed in float64; a probability of exactly 0 for an
-    active key (or 1 for an inactive one) gives ``inf``.
-
-    Args:
-        predictions: list of arrays, ``predictions[i]`` of shape (T_i - 1, 88):
-            the model's output for inputs frames 1 ... T_i - 1 of
-            ``sequences[i]``, i.e. the prediction of frames 2 ... T_i.
-        sequences: list of (T_i, 88) binary piano rolls (a split of
-            :func:`load_music`).
-        from_logits: ``predictions`` are logits (sigmoid inputs) rather than
-            probabilities; the NLL is then computed without rounding the
-            probabilities.
-
-    Returns:
-        Python float, nats per frame.
-
-    Example:
-        >>> seq = [np.array([[1.0] * 88, [0.0] * 88])]
-        >>> music_nll_per_frame([np.full((1, 88), 0.5)], seq)  # 88 ln 2
-        60.99...
-    """
-    sequences = _check_sequences(sequences)
-    predictions = list(predictions)
-    if len(predictions) != len(sequences):
-        raise ValueError(
-            f"`predictions` has {len(predictions)} entries for {len(sequences)} sequences; pass "
-            f"one (T_i - 1, 88) array per sequence."
-        )
-    total, frames = 0.0, 0
-    for i, (p, s) in enumerate(zip(predictions, sequences)):
-        p = np.asarray(p)
-        if p.shape != (s.shape[0] - 1, NUM_KEYS):
-            raise ValueError(
-                f"`predictions[{i}]` must have shape (T_i - 1, 88) = {(s.shape[0] - 1, NUM_KEYS)} "
-                f"(predictions of frames 2 ... T_i); got {p.shape}."
-            )
-        total += _nll_sum(s[1:], p, from_logits)
-        frames += p.shape[0]
-    if frames == 0:
-        raise ValueError("`sequences` has no predicted frame (every sequence has length < 2).")
-    return total / frames
-
-
 def _padded(sequences, pad_multiple):
     """x = frames 1 ... T-1, y = frames 2 ... T, right-padded; mask of real frames."""
     lengths = [s.shape[0] - 1 for s in sequences]
@@ -244,52 +200,6 @@ def _padded(sequences, pad_multiple):
 def _check_int(value, arg, minimum=1):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"`{arg}` must be an int >= {minimum}; got {value!r}.")
-
-
-def evaluate_music(model, sequences, from_logits=True, batch_size=32, pad_multiple=32):
-    """NLL per frame of a causal sequence model over a split.
-
-    Feeds frames 1 ... T-1 of every sequence and scores the outputs against
-    frames 2 ... T with :func:`music_nll_per_frame`. Sequences are sorted by
-    length, batched and right-padded (to a multiple of ``pad_multiple``, so
-    that few distinct shapes are compiled); padding after the end cannot
-    change a causal model's earlier outputs (any ``RNN(...,
-    return_sequences=True)`` followed by per-frame layers), and padded frames
-    are not scored.
-
-    Args:
-        model: maps (batch, T, 88) float32 inputs to (batch, T, 88) outputs.
-        sequences: list of (T_i, 88) piano rolls (a split of
-            :func:`load_music`).
-        from_logits: the model outputs logits (default) rather than
-            probabilities.
-        batch_size: sequences per forward pass.
-        pad_multiple: pad each batch's length up to a multiple of this.
-
-    Returns:
-        Python float, nats per frame.
-
-    Example:
-        >>> # train, valid, test = load_music("jsb", data_dir)
-        >>> # evaluate_music(model, test), bernoulli_floor(train, test)
-    """
-    sequences = _check_sequences(sequences)
-    _check_int(batch_size, "batch_size")
-    _check_int(pad_multiple, "pad_multiple")
-    order = sorted((i for i, s in enumerate(sequences) if s.shape[0] >= 2),
-                   key=lambda i: sequences[i].shape[0])
-    if not order:
-        raise ValueError("`sequences` has no predicted frame (every sequence has length < 2).")
-    total, frames = 0.0, 0
-    for start in range(0, len(order), batch_size):
-        chunk = [sequences[i] for i in order[start:start + batch_size]]
-        x, _, _ = _padded(chunk, pad_multiple)
-        out = np.asarray(ops.convert_to_numpy(model.predict_on_batch(x)))
-        for row, s in zip(out, chunk):
-            n = s.shape[0] - 1
-            total += _nll_sum(s[1:], row[:n], from_logits)
-            frames += n
-    return total / frames
 
 
 def bernoulli_floor(train, sequences, clip=FLOOR_CLIP):
@@ -331,8 +241,9 @@ class MusicBatches(keras.utils.PyDataset):
     (B, W, 88)); sample_weight (B, W) is 1 on real frames and 0 on padding.
     With ``batch_size=1`` every step is one whole sequence (the papers'
     setting); with ``batch_size > 1`` the sequences of a batch are
-    right-padded to the longest one, and :class:`FrameNLL` and
-    :class:`NLLPerFrame` (in ``weighted_metrics``) ignore the padding.
+    right-padded to the longest one, and :class:`keras_rnnzoo.metrics.FrameNLL`
+    and :class:`keras_rnnzoo.metrics.NLLPerFrame` (in ``weighted_metrics``)
+    ignore the padding.
 
     One pass visits every sequence once, in an order shuffled from
     ``(seed, pass)``; the last batch of a pass may be smaller. With
@@ -340,7 +251,10 @@ class MusicBatches(keras.utils.PyDataset):
     Keras epoch is that many batches of the same endless stream of passes
     (batch ``i`` of epoch ``e`` is batch ``e * steps_per_epoch + i`` of the
     stream), so a resumed run (``start_epoch``) sees the same data it would
-    have seen.
+    have seen. ``epochs=E`` makes the whole run (epochs ``start_epoch .. E -
+    1``, ``steps_per_epoch`` batches each) one indexed dataset whose batch ``j``
+    is batch ``start_epoch * steps_per_epoch + j`` of the stream, however Keras
+    reads it (see ``SeededBatches``; what the training scripts use).
 
     Args:
         sequences: list of (T_i, 88) piano rolls, each with T_i >= 2.
@@ -349,6 +263,8 @@ class MusicBatches(keras.utils.PyDataset):
         shuffle: shuffle each pass (``False``: the given order).
         steps_per_epoch: ``None`` (one pass) or batches per Keras epoch.
         start_epoch: Keras epoch index of the first epoch (for resuming).
+        epochs: None, or one past the last epoch (the indexed mode; needs
+            ``steps_per_epoch``).
         pad_multiple: pad the length W up to a multiple of this (1: to the
             longest sequence of the batch). A larger value bounds the number of
             distinct shapes (and so of recompilations on JAX); with the mask
@@ -361,7 +277,7 @@ class MusicBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, sequences, batch_size=1, seed=0, shuffle=True, steps_per_epoch=None,
-                 start_epoch=0, pad_multiple=1):
+                 start_epoch=0, pad_multiple=1, epochs=None):
         super().__init__()
         sequences = _check_sequences(sequences)
         short = [i for i, s in enumerate(sequences) if s.shape[0] < 2]
@@ -375,6 +291,11 @@ class MusicBatches(keras.utils.PyDataset):
         _check_int(start_epoch, "start_epoch", minimum=0)
         if steps_per_epoch is not None:
             _check_int(steps_per_epoch, "steps_per_epoch")
+        check_epochs(epochs, start_epoch)
+        if epochs is not None and steps_per_epoch is None:
+            raise ValueError("`epochs` (the indexed mode) needs an int `steps_per_epoch`.")
+        self.start_epoch = int(start_epoch)
+        self.epochs = epochs
         self.sequences = [np.asarray(s, dtype=np.float32) for s in sequences]
         self.batch_size = int(batch_size)
         self.seed = int(seed)
@@ -395,83 +316,21 @@ class MusicBatches(keras.utils.PyDataset):
         return self._order_cache[pass_index]
 
     def __len__(self):
+        if self.epochs is not None:
+            return (self.epochs - self.start_epoch) * self.steps_per_epoch
         return self.batches_per_pass if self.steps_per_epoch is None else self.steps_per_epoch
 
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError(f"batch index {index} out of range [0, {len(self)}).")
-        stream = self.epoch * len(self) + index
+        if self.epochs is not None:
+            stream = self.start_epoch * self.steps_per_epoch + index
+        else:
+            stream = self.epoch * len(self) + index
         pass_index, position = divmod(stream, self.batches_per_pass)
         chosen = self.order(pass_index)[position * self.batch_size:(position + 1) * self.batch_size]
         return _padded([self.sequences[i] for i in chosen], self.pad_multiple)
 
     def on_epoch_end(self):
-        self.epoch += 1
-
-
-def _frame_nll(y_true, y_pred, from_logits=True):
-    y_pred = ops.convert_to_tensor(y_pred)
-    y_true = ops.cast(y_true, y_pred.dtype)
-    per_key = ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits)
-    return ops.sum(per_key, axis=-1)
-
-
-@keras.saving.register_keras_serializable(package="keras_rnnzoo")
-class FrameNLL(keras.losses.Loss):
-    """Binary cross-entropy summed over the keys: the NLL of each frame.
-
-    Per frame: -sum_k [y_k ln p_k + (1 - y_k) ln(1 - p_k)] over the last axis
-    (88 keys). With the mask of :class:`MusicBatches` as sample weight:
-
-    * ``reduction="mean_with_sample_weight"`` (default): the loss of a batch
-      is its NLL per real frame;
-    * ``reduction="sum"``: the NLL summed over the real frames of the batch,
-      the training loss of ``locuslab/TCN`` and of Miller & Hardt's fork
-      (batch 1: the NLL of the whole sequence), whose gradient is T times
-      that of the per-frame mean.
-
-    Args:
-        from_logits: ``y_pred`` holds logits (default) rather than
-            probabilities.
-        reduction, name, dtype: as in ``keras.losses.Loss``.
-
-    Example:
-        >>> # model.compile(optimizer, loss=FrameNLL(), weighted_metrics=[NLLPerFrame()])
-        >>> # model.fit(MusicBatches(train), epochs=...)
-    """
-
-    def __init__(self, from_logits=True, reduction="mean_with_sample_weight", name="frame_nll",
-                 dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.from_logits = bool(from_logits)
-
-    def call(self, y_true, y_pred):
-        return _frame_nll(y_true, y_pred, from_logits=self.from_logits)
-
-    def get_config(self):
-        config = super().get_config()
-        config["from_logits"] = self.from_logits
-        return config
-
-
-@keras.saving.register_keras_serializable(package="keras_rnnzoo")
-class NLLPerFrame(keras.metrics.MeanMetricWrapper):
-    """NLL per frame, frame-weighted over everything seen since the last reset.
-
-    Pass it in ``weighted_metrics`` so that the padding mask (the sample
-    weight of :class:`MusicBatches`) excludes padded frames: the result is
-    sum(NLL of the real frames) / (number of real frames), whatever the loss
-    reduction.
-
-    Args:
-        from_logits: predictions are logits (default) rather than
-            probabilities.
-        name, dtype: metric name and dtype.
-    """
-
-    def __init__(self, from_logits=True, name="nll_per_frame", dtype=None):
-        super().__init__(_frame_nll, name=name, dtype=dtype, from_logits=from_logits)
-        self.from_logits = bool(from_logits)
-
-    def get_config(self):
-        return {"from_logits": self.from_logits, "name": self.name, "dtype": self.dtype}
+        if self.epochs is None:
+            self.epoch += 1
