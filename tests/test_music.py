@@ -4,8 +4,6 @@ import csv
 import json
 import math
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -292,16 +290,15 @@ def test_script_scornn_model_takes_a_finite_step(monkeypatch):
     assert np.isfinite(np.ravel(loss)[0])
 
 
-def test_script_end_to_end_on_the_fixture(fixture_dir, tmp_path):
+def test_script_end_to_end_on_the_fixture(fixture_dir, tmp_path, monkeypatch, capsys):
+    from training import polyphonic_music  # in process: a subprocess pays ~10 s of imports
+
     data_dir, _ = fixture_dir
     out = str(tmp_path / "run")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("RNNZOO_DATA_DIR", None)
-    cmd = [sys.executable, os.path.join(REPO, "training", "polyphonic_music.py"),
-           "--backend", BACKEND, "--threads", "1", "--data-dir", data_dir, "--no-verify",
-           "--steps", "2", "--log-every", "2", "--hidden", "4", "--output-dir", out]
-    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    monkeypatch.delenv("RNNZOO_DATA_DIR", raising=False)
+    polyphonic_music.main(["--data-dir", data_dir, "--no-verify", "--steps", "2",
+                           "--log-every", "2", "--hidden", "4", "--output-dir", out])
+    stdout = capsys.readouterr().out
     for name in ("metrics.csv", "loss.png", "nll_per_frame.png", "config.json",
                  "model.weights.h5", "metadata.json", "command.txt", "eval.json"):
         assert os.path.getsize(os.path.join(out, name)) > 0, name
@@ -309,7 +306,7 @@ def test_script_end_to_end_on_the_fixture(fixture_dir, tmp_path):
     assert np.isfinite(result["valid_nll_per_frame"]) and np.isfinite(result["test_nll_per_frame"])
     train, valid, test = tasks.load_music("jsb", data_dir, verify=False)
     assert result["bernoulli_floor_test"] == pytest.approx(tasks.bernoulli_floor(train, test))
-    assert "Bernoulli floor" in done.stdout
+    assert "Bernoulli floor" in stdout
     with open(os.path.join(out, "metrics.csv")) as f:
         rows = list(csv.DictReader(f))
     assert [r["step"] for r in rows] == ["2"] and "nll_per_frame" in rows[0]
@@ -321,8 +318,6 @@ def test_script_end_to_end_on_the_fixture(fixture_dir, tmp_path):
         assert again[split]["nll_per_frame"] == pytest.approx(
             model.preset_metadata["metrics"][split]["nll_per_frame"], rel=1e-5)
     # the sha256 check is on by default: the fixture is refused with a clear message
-    from training import polyphonic_music
-
     args = polyphonic_music.parse_args(["--data-dir", data_dir, "--output-dir",
                                         str(tmp_path / "other")])
     with pytest.raises(SystemExit) as err:

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import BACKEND, REPO
 
 
+@pytest.mark.slow  # a 17 s smoke run of the benchmark (its workers on all three backends)
 @pytest.mark.skipif(BACKEND != "torch", reason="spawns its own workers; run once, on torch")
 def test_speed_benchmark_writes_tables_for_every_implementation(tmp_path):
     stem = str(tmp_path / "speed")
