@@ -20,10 +20,15 @@ def atomic_write(path, data, mode="w"):
             os.remove(tmp)
 
 
+def command_line():
+    """This process' command line: ``python`` + ``sys.argv``, shell-quoted."""
+    return "python " + " ".join(shlex.quote(a) for a in sys.argv)
+
+
 def write_command(output_dir):
     """Append this process' command line (``python`` + ``sys.argv``, shell-quoted)
     to ``output_dir/command.txt``, atomically. Returns the file's path."""
-    line = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    line = command_line()
     path = os.path.join(output_dir, "command.txt")
     previous = ""
     if os.path.exists(path):

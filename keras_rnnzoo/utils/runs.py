@@ -28,7 +28,6 @@ import csv
 import json
 import math
 import os
-import shlex
 import shutil
 import sys
 import time
@@ -258,19 +257,26 @@ def epochs(args):
     return args.steps // args.log_every
 
 
+def _backup_epoch(args):
+    """The epoch Keras' BackupAndRestore recorded (its ``training_metadata.json``);
+    0 without --resume."""
+    path = os.path.join(args.output_dir, BACKUP_DIR, "training_metadata.json")
+    if not (args.resume and os.path.exists(path)):  # killed before its first backup: epoch 0
+        return 0
+    with open(path) as f:
+        return int(json.load(f)["epoch"])
+
+
 def start_epoch(args):
     """The epoch a ``--resume`` continues from (the last backup's), else 0; the
     rows of ``metrics.csv`` from that epoch on (written after the backup) go."""
-    if not args.resume:
-        return 0
-    with open(os.path.join(args.output_dir, BACKUP_DIR, "training_metadata.json")) as f:
-        epoch = int(json.load(f)["epoch"])  # Keras BackupAndRestore's own record
+    epoch = _backup_epoch(args)
     path = os.path.join(args.output_dir, METRICS_FILE)
-    if os.path.exists(path):
+    if args.resume and os.path.exists(path):
         with open(path, newline="") as f:
             rows = list(csv.DictReader(f))
         keep = [r for r in rows if int(r["epoch"]) < epoch]
-        if len(keep) != len(rows):
+        if rows and len(keep) != len(rows):
             from keras_rnnzoo.utils import atomic_write
 
             text = ",".join(rows[0]) + "\n" + "".join(
@@ -411,7 +417,8 @@ def callbacks(args, model, probe_batch=None, probes=None):
     cbs.append(keras.callbacks.CSVLogger(os.path.join(out, METRICS_FILE), append=True))
     cbs.append(keras.callbacks.BackupAndRestore(os.path.join(out, BACKUP_DIR),
                                                 double_checkpoint=True, delete_checkpoint=False))
-    cbs.append(ResumeCheck(start_epoch_steps(args), args.log_every, os.path.join(out, BACKUP_DIR)))
+    cbs.append(ResumeCheck(_backup_epoch(args) * args.log_every, args.log_every,
+                           os.path.join(out, BACKUP_DIR)))
     if any(getattr(layer, "mode", None) == "dtriv" for layer in iter_layers(model)):
         cbs.append(zoo_callbacks.DtrivRetraction(every=args.dtriv_k,
                                                  reproject_every=args.dtriv_m))
@@ -420,20 +427,9 @@ def callbacks(args, model, probe_batch=None, probes=None):
     return cbs
 
 
-def start_epoch_steps(args):
-    if not args.resume:
-        return 0
-    with open(os.path.join(args.output_dir, BACKUP_DIR, "training_metadata.json")) as f:
-        return int(json.load(f)["epoch"]) * args.log_every
-
-
 def hyperparameters(args):
     """The flags that define a run (what ``--preset`` reruns)."""
     return {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_RECORDED}
-
-
-def command_line():
-    return "python " + " ".join(shlex.quote(a) for a in sys.argv)
 
 
 def save_run(model, args, *, task, metrics, evaluation=None, data=None, description=None):
@@ -443,6 +439,7 @@ def save_run(model, args, *, task, metrics, evaluation=None, data=None, descript
     import keras
 
     from keras_rnnzoo import presets
+    from keras_rnnzoo.utils.files import command_line
 
     metadata = {
         "name": os.path.basename(os.path.normpath(args.output_dir)),
