@@ -6,6 +6,7 @@ Runs unchanged on the TensorFlow, JAX and PyTorch backends.
 from keras_rnnzoo import callbacks
 from keras_rnnzoo import cells
 from keras_rnnzoo import constraints
+from keras_rnnzoo import datasets
 from keras_rnnzoo import initializers
 from keras_rnnzoo import layers
 from keras_rnnzoo import metrics

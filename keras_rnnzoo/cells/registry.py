@@ -7,6 +7,7 @@ included) give the same initial weights on every call, so results reproduce.
 
 import numbers
 
+import keras
 import numpy as np
 
 from keras_rnnzoo import initializers
@@ -51,6 +52,7 @@ AUTHOR_BIAS = 10.0  # bias[n//4:n//2].fill_(10.) in both b_ih and b_hh (millerjo
 ASRNN_MODES = ("exprnn", "dtriv", "cayley")
 STABLE_AXES = ("author", "linf")
 INITS = ("default", "author")
+ORTHOGONAL_INITS = ("henaff", "cayley")
 
 _ORTHOGONAL_MODES = {"exprnn": "exprnn", "dtriv": "dtriv", "scornn": "cayley"}
 _UR_LSTMS = {"urlstm": ("uniform", True), "ulstm": ("uniform", False),
@@ -63,7 +65,8 @@ def _is_number(value):
 
 def get_cell(name, units, *, seed=0, asrnn_mode="dtriv", epsilon=1e-5, delta=0.2,
              chrono_tmax=None, stable_axis="author", constrain=True, init="default",
-             lstm_forget_bias=1.0):
+             lstm_forget_bias=1.0, orthogonal_init="henaff", dropout=0.0,
+             recurrent_dropout=0.0, saturation_range=(0.0, 0.0)):
     """A new zoo cell by name (one of ``CELL_NAMES``) with ``units`` hidden units.
 
     Args:
@@ -83,6 +86,13 @@ def get_cell(name, units, *, seed=0, asrnn_mode="dtriv", epsilon=1e-5, delta=0.2
             with bias offsets (only for ``AUTHOR_INIT_CELLS``).
         lstm_forget_bias: the forget-gate bias of lstm (1.0), or None for PyTorch's
             ``nn.LSTM`` default (no offset).
+        orthogonal_init: the initialiser of the skew matrix A of W_hh for the
+            orthogonal cells (asrnn, exprnn, dtriv, scornn): ``"henaff"`` (the
+            copy task's) or ``"cayley"`` (pixel MNIST and PTB in the asRNN code).
+        dropout, recurrent_dropout: Keras' cell dropout rates on the inputs and
+            on the recurrent state (per-sequence masks), in [0, 1).
+        saturation_range: asRNN's (a, b): s ~ U(a, b) per unit (the official
+            command line's a, b: copy 0, 0; MNIST 0.02, 0.02; PTB-c 0.8, 3).
 
     Raises:
         ValueError: naming the argument and its valid choices.
@@ -104,25 +114,39 @@ def get_cell(name, units, *, seed=0, asrnn_mode="dtriv", epsilon=1e-5, delta=0.2
     if lstm_forget_bias is not None and not _is_number(lstm_forget_bias):
         raise ValueError(f"`lstm_forget_bias` must be a number, or None for PyTorch's "
                          f"nn.LSTM default (no offset); got {lstm_forget_bias!r}.")
+    check_choice("orthogonal_init", orthogonal_init, ORTHOGONAL_INITS)
+    for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+        if not (_is_number(rate) and 0.0 <= rate < 1.0):
+            raise ValueError(f"`{arg}` must be a rate in [0, 1); got {rate!r}.")
     author = init == "author"
     if author and name not in AUTHOR_INIT_CELLS:
         raise ValueError(f"`init='author'` is defined for the cells "
                          f"{', '.join(AUTHOR_INIT_CELLS)}; got name={name!r}.")
 
+    drop = {"dropout": float(dropout), "recurrent_dropout": float(recurrent_dropout)}
+    drop = {k: v for k, v in drop.items() if v}
+    if drop and seed is not None:  # the dropout masks' own seed stream
+        drop["seed"] = sub_seed(seed, 5)
+    skew = (initializers.Henaff if orthogonal_init == "henaff" else initializers.Cayley)
     if name == "asrnn":
+        low, high = _saturation_range(saturation_range)
+        scale = "zeros" if low == high == 0.0 else (
+            keras.initializers.Constant(low) if low == high
+            else keras.initializers.RandomUniform(low, high, seed=sub_seed(seed, 8)))
         return ASRNNCell(h, mode=asrnn_mode, epsilon=epsilon,
-                         recurrent_initializer=initializers.Henaff(seed=seed))
+                         recurrent_initializer=skew(seed=seed),
+                         saturation_scale_initializer=scale, **drop)
     if name in _ORTHOGONAL_MODES:
         return OrthogonalRNNCell(h, mode=_ORTHOGONAL_MODES[name],
-                                 recurrent_initializer=initializers.Henaff(seed=seed))
+                                 recurrent_initializer=skew(seed=seed), **drop)
     if name in _UR_LSTMS:
         gate_init, refine = _UR_LSTMS[name]
         tmax = chrono_tmax if gate_init == "chrono" else None
-        return URLSTMCell(h, gate_init=gate_init, refine=refine, max_timescale=tmax)
+        return URLSTMCell(h, gate_init=gate_init, refine=refine, max_timescale=tmax, **drop)
     if name == "urgru":
-        return URGRUCell(h)
+        return URGRUCell(h, **drop)
     if name == "spectral_gru":
-        return SpectralGRUCell(h, delta=delta)
+        return SpectralGRUCell(h, delta=delta, **drop)
     # Distinct seeds per weight: one seed for all three would make the kernel's
     # first rows equal to the recurrent kernel's and the bias their row sum.
     kernel_init = initializers.TorchUniform(fan=h, seed=sub_seed(seed, 0))
@@ -132,11 +156,11 @@ def get_cell(name, units, *, seed=0, asrnn_mode="dtriv", epsilon=1e-5, delta=0.2
     if name == "stable_rnn":
         extra = {"bias_initializer": initializers.TorchUniform(
             fan=h, terms=2, fill=fill, seed=bias_seed)} if author else {}
-        return StableRNNCell(h, constrain=constrain, **extra)
+        return StableRNNCell(h, constrain=constrain, **extra, **drop)
     if name == "stable_lstm":
         extra = {"bias_initializer": initializers.TorchUniform(
             fan=h, terms=2, fill=fill, seed=bias_seed)} if author else {}
-        return StableLSTMCell(h, axis=stable_axis, constrain=constrain, **extra)
+        return StableLSTMCell(h, axis=stable_axis, constrain=constrain, **extra, **drop)
     if name == "lstm":
         # one Keras bias = b_ih + b_hh of nn.LSTM: the sum of two uniforms
         if fill is None and lstm_forget_bias is not None:
@@ -144,21 +168,29 @@ def get_cell(name, units, *, seed=0, asrnn_mode="dtriv", epsilon=1e-5, delta=0.2
         return LSTMCell(h, kernel_initializer=kernel_init,
                         recurrent_initializer=recurrent_init, unit_forget_bias=False,
                         bias_initializer=initializers.TorchUniform(
-                            fan=h, terms=2, fill=fill, seed=bias_seed))
+                            fan=h, terms=2, fill=fill, seed=bias_seed), **drop)
     if name == "gru":
         # bias (2, 3H) keeps b_ih and b_hh as rows: one uniform draw per entry
         return GRUCell(h, kernel_initializer=kernel_init,
                        recurrent_initializer=recurrent_init,
                        bias_initializer=initializers.TorchUniform(
                            fan=h, terms=1, fill=fill, seed=bias_seed),
-                       reset_after=True)
+                       reset_after=True, **drop)
     # rnn
     if author:  # the author's nn.RNN: PyTorch's init, not Keras' SimpleRNN's
         return RNNCell(h, kernel_initializer=kernel_init,
                        recurrent_initializer=recurrent_init,
                        bias_initializer=initializers.TorchUniform(
-                           fan=h, terms=2, fill=fill, seed=bias_seed))
-    return RNNCell(h)
+                           fan=h, terms=2, fill=fill, seed=bias_seed), **drop)
+    return RNNCell(h, **drop)
+
+
+def _saturation_range(value):
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or not all(_is_number(v) for v in value) or value[0] > value[1]):
+        raise ValueError(f"`saturation_range` must be a pair (a, b) of numbers with a <= b; "
+                         f"got {value!r}.")
+    return float(value[0]), float(value[1])
 
 
 def sub_seed(seed, index):

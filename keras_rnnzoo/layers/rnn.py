@@ -85,6 +85,20 @@ class RNN(keras.layers.RNN):
         self.last_hidden_shape = None
         self._hidden_delta = None
 
+    def build(self, sequences_shape, initial_state_shape=None):
+        super().build(sequences_shape, initial_state_shape)
+        if self.stateful and self.states is not None and not any(
+                v is s for s in keras.tree.flatten(self.states)
+                for v in self.non_trainable_variables):
+            # Keras creates the state variables untracked, so on JAX ``fit`` and
+            # ``predict`` (stateless calls over the tracked variables) never carry
+            # the state from one batch to the next. As non-trainable weights of
+            # the layer they are carried on every backend.
+            self.states = keras.tree.map_structure(
+                lambda v: self.add_weight(shape=v.shape, initializer="zeros",
+                                          dtype=v.dtype, trainable=False, name="rnn_state"),
+                self.states)
+
     @contextlib.contextmanager
     def hidden_perturbation(self, delta):
         """Within the block, h_t += delta[:, t] after every step (time in loop

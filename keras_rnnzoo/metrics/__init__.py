@@ -11,6 +11,8 @@ from keras_rnnzoo.metrics.music import music_nll_per_frame
 from keras_rnnzoo.metrics.sequences import MaskedTokenAccuracy
 from keras_rnnzoo.metrics.sequences import damerau_levenshtein
 from keras_rnnzoo.metrics.sequences import masked_cross_entropy
+from keras_rnnzoo.metrics.slot_filling import slot_f1
+from keras_rnnzoo.metrics.slot_filling import slot_scores
 
 __all__ = [
     "FrameNLL",
@@ -20,4 +22,6 @@ __all__ = [
     "damerau_levenshtein",
     "masked_cross_entropy",
     "music_nll_per_frame",
+    "slot_f1",
+    "slot_scores",
 ]

@@ -11,7 +11,11 @@ from keras_rnnzoo.models.task import Task
 # --- evaluation helpers (keras_rnnzoo/models/evaluation.py) ---
 from keras_rnnzoo.models.evaluation import EVAL_SEED
 from keras_rnnzoo.models.evaluation import evaluate_adding
+from keras_rnnzoo.models.evaluation import evaluate_classifier
 from keras_rnnzoo.models.evaluation import evaluate_copy_memory
+from keras_rnnzoo.models.evaluation import evaluate_language_model
 from keras_rnnzoo.models.evaluation import evaluate_music
+from keras_rnnzoo.models.evaluation import stateful_copy
 from keras_rnnzoo.models.evaluation import evaluate_sequences
+from keras_rnnzoo.models.evaluation import evaluate_slot_filling
 # --- end evaluation helpers ---

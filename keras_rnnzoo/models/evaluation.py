@@ -267,3 +267,116 @@ def evaluate_adding(model, length, num_samples=1024, seed=EVAL_SEED, batch_size=
         )
     err = out.reshape(num_samples) - y[:, 0].astype(np.float64)
     return {"mse": float(np.mean(err ** 2))}
+
+
+def stateful_copy(model, batch_size):
+    """A copy of a token model whose recurrent layers are stateful with a fixed
+    ``batch_size``, with ``model``'s weights (for evaluating a text in order)."""
+    import keras
+
+    from keras_rnnzoo.models.backbone import RNNBackbone
+
+    backbone = getattr(model, "backbone", None)
+    if not isinstance(backbone, RNNBackbone) or backbone.vocabulary_size is None:
+        raise ValueError("`model` must be a keras_rnnzoo task model over tokens (e.g. "
+                         "LanguageModel(RNNBackbone(cell, vocabulary_size=V))); got "
+                         f"{type(model).__name__}.")
+    config = model.get_config()
+    inner = dict(config["backbone"])
+    inner["config"] = dict(inner["config"], stateful=True, batch_size=int(batch_size))
+    config["backbone"] = keras.saving.deserialize_keras_object(inner)
+    copy = type(model).from_config(config)
+    copy_weights(model, copy)
+    return copy
+
+
+def copy_weights(source, target):
+    """Assign ``source``'s weights to ``target``'s, in order, except the recurrent
+    states (``rnn_state``: their shape holds the batch size), so a stateful
+    model and a stateless one (or one of another batch size) share weights."""
+    def weights(model):
+        return [v for v in model.weights if not v.path.endswith("rnn_state")]
+
+    src, dst = weights(source), weights(target)
+    shapes = [tuple(v.shape) for v in src], [tuple(v.shape) for v in dst]
+    if shapes[0] != shapes[1]:
+        raise ValueError(f"the models' weights differ: {shapes[0]} against {shapes[1]}.")
+    for s, d in zip(src, dst):
+        d.assign(ops.convert_to_numpy(s))  # a copy: JAX may donate the buffers
+
+
+def evaluate_language_model(model, tokens, batch_size=10, bptt=200):
+    """Mean next-token cross-entropy of a language model over a token stream.
+
+    The stream is cut into ``batch_size`` contiguous columns (as for
+    training, :func:`keras_rnnzoo.datasets.batchify`) and read in order,
+    ``bptt`` steps at a time, by a stateful copy of ``model``
+    (:func:`stateful_copy`) that carries its state across windows from a zero
+    state at the start: every target token (all but the first of each column)
+    is scored once, with its whole column before it as context (the asRNN code
+    evaluates with 10 columns). The window length changes only the float
+    rounding.
+
+    Args:
+        model: a :class:`keras_rnnzoo.models.LanguageModel` (logits).
+        tokens: 1-D int token ids (a split of ``load_ptb`` / ``load_wikitext``).
+        batch_size: number of columns.
+        bptt: window length of one ``predict`` call.
+
+    Returns:
+        dict: ``loss`` (nats per token), ``bpc`` (loss / ln 2), ``perplexity``
+        (exp(loss)) and ``tokens`` (the number of scored tokens).
+
+    Example:
+        >>> # ptb = keras_rnnzoo.datasets.load_ptb("char", data_dir)
+        >>> # evaluate_language_model(model, ptb["valid"])["bpc"]
+    """
+    from keras_rnnzoo.datasets.batches import batchify
+
+    _check_int(bptt, "bptt")
+    columns = batchify(tokens, batch_size)
+    copy = stateful_copy(model, batch_size)
+    copy.reset_states()
+    total, count = 0.0, 0
+    n = columns.shape[1]
+    for start in range(0, n - 1, bptt):
+        stop = min(start + bptt, n - 1)
+        x = columns[:, start:stop]
+        y = columns[:, start + 1:stop + 1]
+        logits = np.asarray(ops.convert_to_numpy(copy.predict_on_batch(x)), dtype=np.float64)
+        logp = _log_softmax(logits, from_logits=True)
+        total -= float(np.take_along_axis(logp, y[..., None].astype(np.int64), -1).sum())
+        count += y.size
+    loss = total / count
+    return {"loss": float(loss), "bpc": float(loss / np.log(2.0)),
+            "perplexity": float(np.exp(loss)), "tokens": int(count)}
+
+
+def evaluate_classifier(model, x, y, batch_size=256):
+    """Accuracy and mean cross-entropy of a sequence classifier's logits on
+    ``(x, y)`` (pixel MNIST, sCIFAR-10), in NumPy.
+
+    Returns:
+        dict ``accuracy`` (fraction) and ``loss`` (nats).
+    """
+    logits = _predict(model, x, batch_size)
+    y = np.asarray(y).astype(np.int64).reshape(-1)
+    if logits.shape[0] != y.shape[0]:
+        raise ValueError(f"`x` gives {logits.shape[0]} predictions for {y.shape[0]} labels.")
+    logp = _log_softmax(logits, from_logits=True)
+    return {"accuracy": float(np.mean(np.argmax(logits, axis=-1) == y)),
+            "loss": float(-np.mean(logp[np.arange(y.size), y]))}
+
+
+def evaluate_slot_filling(model, words, tags, vocabulary, tag_vocabulary, batch_size=256):
+    """conlleval span F1, precision and recall (percent) of a tagger's arg-max
+    tags on ATIS utterances (``words``, ``tags``: lists of lists of str),
+    encoded with the training ``vocabulary`` and ``tag_vocabulary``."""
+    from keras_rnnzoo.datasets import atis
+    from keras_rnnzoo.metrics import slot_scores
+
+    x, _, _ = atis.encode_atis(words, tags, vocabulary, tag_vocabulary)
+    logits = _predict(model, x, batch_size)
+    scores = slot_scores(tags, atis.decode_atis(logits, words, tag_vocabulary))
+    return {"slot_f1": scores["f1"], "precision": scores["precision"],
+            "recall": scores["recall"]}

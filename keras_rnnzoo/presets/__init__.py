@@ -39,6 +39,13 @@ _RESERVED = ("format_version", "keras_rnnzoo_version", "keras_version", "backend
 
 def _resolve(handle, cache_dir=None, progress=True):
     from keras_rnnzoo.presets import _handles
+    from keras_rnnzoo.presets._recipes import RECIPES
+
+    if isinstance(handle, str) and handle in RECIPES:
+        raise PresetError(
+            f"{handle!r} is a training recipe (a paper's settings, no weights): train it with "
+            f"`python training/{RECIPES[handle][0]} --preset {handle}`, then load the run's "
+            f"directory with from_preset(OUTPUT_DIR).")
 
     return _handles.resolve(handle, builtin=BUILTIN_PRESETS, cache_dir=cache_dir,
                             progress=progress)
@@ -175,7 +182,8 @@ def preset_metadata(handle, cache_dir=None, progress=True):
 
 def training_defaults(task, cell):
     """The per-cell training defaults of a training script's ``task``
-    (``"copy_memory"``, ``"adding"``, ``"reverse_ordering"``, ``"music"``):
+    (``"copy_memory"``, ``"adding"``, ``"reverse_ordering"``, ``"music"``, ``"pixel_mnist"``,
+    ``"permuted_mnist"``, ``"seq_cifar"``, ``"ptb"``, ``"wikitext"``, ``"atis"``):
     ``{flag: value}`` for the flags a user did not give."""
     if task not in TRAINING_DEFAULTS:
         raise ValueError(f"`task` must be one of {sorted(TRAINING_DEFAULTS)}; got {task!r}.")
@@ -189,9 +197,10 @@ def evaluate_preset(model, data_dir=None, verify=True):
     ``model`` is a task model from :func:`from_preset` (or a handle). The
     preset's ``metadata["evaluation"]`` names the function of
     ``keras_rnnzoo.models`` and its arguments: fresh copy-task / adding data
-    drawn with a fixed seed, a Morita task's held-out set, or the valid and
-    test splits of a music data set (``data_dir``: the directory of the
-    standard ``.mat`` files, default ``$RNNZOO_DATA_DIR``).
+    drawn with a fixed seed, a Morita task's held-out set, or the splits of a
+    real data set (music, MNIST, CIFAR-10, PTB, WikiText, ATIS; ``data_dir``:
+    the data directory, default ``$RNNZOO_DATA_DIR``, see
+    :mod:`keras_rnnzoo.datasets`).
 
     Returns:
         ``{split: {metric: value}}``, comparable with ``metadata["metrics"]``.
@@ -230,6 +239,38 @@ def evaluate_preset(model, data_dir=None, verify=True):
                           tasks.load_music(arguments["dataset"], data_dir, verify=verify)))
         return {split: {"nll_per_frame": models.evaluate_music(model, splits[split])}
                 for split in arguments["splits"]}
+    if name == "evaluate_classifier":
+        from keras_rnnzoo import datasets
+
+        if arguments["dataset"] == "mnist":
+            _, (x, y) = datasets.load_pixel_mnist(arguments.get("permute", False), data_dir)
+        else:
+            _, (x, y) = datasets.load_seq_cifar10(data_dir)
+        n = arguments.get("test_size")
+        result = models.evaluate_classifier(model, x[:n], y[:n])
+        return {"test": {"accuracy": result["accuracy"]}}
+    if name == "evaluate_slot_filling":
+        from keras_rnnzoo import datasets
+
+        data = datasets.load_atis(data_dir, dev_size=arguments["dev_size"], verify=verify)
+        recorded = metadata.get("data") or {}
+        return {split: models.evaluate_slot_filling(model, *data[split], recorded["vocabulary"],
+                                                    recorded["tags"])
+                for split in arguments["splits"]}
+    if name == "evaluate_language_model":
+        from keras_rnnzoo import datasets
+
+        if arguments["dataset"] == "ptb":
+            data = datasets.load_ptb(arguments["level"], data_dir)
+        else:
+            data = datasets.load_wikitext(arguments["version"], data_dir)
+        out = {}
+        for split in arguments["splits"]:
+            result = models.evaluate_language_model(model, data[split],
+                                                    batch_size=arguments["batch_size"])
+            key = "bpc" if arguments.get("level") == "char" else "perplexity"
+            out[split] = {"loss": result["loss"], key: result[key]}
+        return out
     raise ValueError(f"unknown evaluation {name!r} in the preset's metadata (written by a newer "
                      f"keras-rnnzoo?): upgrade keras-rnnzoo.")
 

@@ -2,8 +2,10 @@
 
 Commands:
 
-* ``list [--markdown]``: one line per built-in preset (name, task, first
-  metric, parameters), or the README's Markdown table with the commands;
+* ``list [--markdown] [--recipes]``: one line per built-in preset (name,
+  task, first metric, parameters), or the README's Markdown table with the
+  commands; ``--recipes``: the papers' training settings (``--preset NAME``
+  of a training script, no weights);
 * ``download HANDLE [--cache-dir DIR] [--quiet]``: resolve the handle
   (downloading it into the cache if needed) and print its directory;
 * ``verify HANDLE [--cache-dir DIR]``: check every file against the sha256 in
@@ -80,7 +82,21 @@ def markdown_table(registry=None):
     return "\n".join(lines) + "\n"
 
 
+def recipes_table():
+    """The papers' training recipes (``--preset NAME`` of a script) as Markdown."""
+    from keras_rnnzoo.presets._recipes import RECIPES
+
+    lines = ["| recipe | command | setting |", "|---|---|---|"]
+    for name, (script, _, description) in RECIPES.items():
+        lines.append(f"| `{name}` | `python training/{script} --preset {name}` | "
+                     f"{description} |")
+    return "\n".join(lines) + "\n"
+
+
 def _list(args):
+    if args.recipes:
+        print(recipes_table(), end="")
+        return 0
     if args.markdown:
         print(markdown_table(), end="")
         return 0
@@ -120,6 +136,9 @@ def build_parser():
     listing = commands.add_parser("list", help="list the built-in presets")
     listing.add_argument("--markdown", action="store_true",
                          help="a Markdown table with the training commands (the README's)")
+    listing.add_argument("--recipes", action="store_true",
+                         help="the papers' training settings (no weights): --preset NAME of "
+                              "a training script (a Markdown table)")
     listing.set_defaults(run=_list)
     for name, run, text in (
             ("download", _download, "resolve a handle (downloading it) and print its directory"),

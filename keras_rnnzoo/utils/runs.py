@@ -37,8 +37,14 @@ MONITORS = ("gradients", "hidden", "spectrum")
 BACKUP_DIR = "backup"
 METRICS_FILE = "metrics.csv"
 # The names (before the first dot) of a run's files and folders: --overwrite removes them.
+BEST_WEIGHTS = "best.weights.h5"
 RUN_FILES = ("metrics", "command", "config", "model", "metadata", "eval", "loss", "nll_per_frame",
+             "best", "accuracy", "bpc", "perplexity", "slot_f1",
              "gradient_norms", "hidden_gradients", "spectrum", BACKUP_DIR, "tensorboard")
+# The cell and optimiser flags a task's table may set (presets.training_defaults);
+# these values where neither it nor the command line does (--asrnn-b: --asrnn-a).
+CELL_FLAG_FALLBACKS = dict(rmsprop_rho=0.9, asrnn_mode="dtriv", epsilon=1e-5,
+                           orthogonal_init="henaff", asrnn_a=0.0)
 # Flags that are not hyper-parameters (not recorded in a preset, not rerun by --preset).
 _NOT_RECORDED = ("backend", "output_dir", "resume", "overwrite", "preset", "threads",
                  "tensorboard", "monitor", "monitor_every", "data_dir", "no_verify")
@@ -108,8 +114,8 @@ def training_parser(description, *, cell, steps, hidden=None, batch_size=128, lo
                    help="global gradient-norm clip; 0 disables (default: per cell)")
     p.add_argument("--optimizer", choices=("rmsprop", "adam", "sgd"), default=None,
                    help="default: per script and cell")
-    p.add_argument("--rmsprop-rho", type=number(float, 0.0, maximum=1.0), default=0.9,
-                   help="RMSprop alpha")
+    p.add_argument("--rmsprop-rho", type=number(float, 0.0, maximum=1.0), default=None,
+                   help="RMSprop alpha (default: per task and cell, else 0.9)")
     p.add_argument("--adam-beta2", type=number(float, 0.0, maximum=1.0), default=0.999)
     p.add_argument("--adam-epsilon", type=positive_float, default=1e-7)
     p.add_argument("--seed", type=number(int, 0, strict=False), default=0)
@@ -136,14 +142,24 @@ def training_parser(description, *, cell, steps, hidden=None, batch_size=128, lo
     p.set_defaults(lstm_forget_bias=lstm_forget_bias)
     p.add_argument("--recurrent-lr", type=positive_float, default=None,
                    help="learning rate of the orthogonal free parameters (default: per cell)")
-    p.add_argument("--asrnn-mode", choices=("exprnn", "dtriv", "cayley"), default="dtriv")
+    p.add_argument("--asrnn-mode", choices=("exprnn", "dtriv", "cayley"), default=None,
+                   help="default: per task (the asRNN code's: copy dtriv, MNIST and PTB "
+                        "exprnn), else dtriv")
     p.add_argument("--dtriv-k", type=number(int, 0, allow=("infty", "inf", "none")),
                    default=100,
                    help="K: steps between chart changes; 'infty': one change at the start, "
                         "then a static base (the official K='infty')")
     p.add_argument("--dtriv-m", type=positive_int, default=100,
                    help="M: chart changes between re-projections")
-    p.add_argument("--epsilon", type=positive_float, default=1e-5, help="asRNN eps (> 0)")
+    p.add_argument("--epsilon", type=nonnegative_float, default=None,
+                   help="asRNN eps in D = |s| + eps (0 needs --asrnn-a > 0; default: per "
+                        "task, else 1e-5)")
+    p.add_argument("--asrnn-a", type=nonnegative_float, default=None,
+                   help="asRNN: s ~ U(a, b) at the start (the official a: copy 0, MNIST 0.02, "
+                        "PTB-c 0.8; default: per task, else 0)")
+    p.add_argument("--asrnn-b", type=nonnegative_float, default=None,
+                   help="asRNN: the official b (copy 0, MNIST 0.02, PTB-c 3; at least a; "
+                        "default: per task, else a)")
     p.add_argument("--delta", type=number(float, 0.0, maximum=2.0, allow=("none",)),
                    default=0.2,
                    help="spectral_gru: clip sigma(W_hh) at 2 - delta, delta in (0, 2); 'none' "
@@ -154,14 +170,35 @@ def training_parser(description, *, cell, steps, hidden=None, batch_size=128, lo
     p.add_argument("--unconstrained", action="store_true",
                    help="stable_rnn / stable_lstm without their projection (the unstable "
                         "counterpart with the same maths and initialisation)")
+    p.add_argument("--orthogonal-init", choices=("henaff", "cayley"), default=None,
+                   help="initialiser of A of W_hh (orthogonal cells): henaff (copy task), "
+                        "cayley (the asRNN code's MNIST and PTB); default: per task, else "
+                        "henaff")
+    p.add_argument("--dropout", type=number(float, 0.0, strict=False, maximum=1.0), default=0.0,
+                   help="the cell's input dropout (Keras' `dropout`: one mask per sequence)")
+    p.add_argument("--recurrent-dropout", type=number(float, 0.0, strict=False, maximum=1.0),
+                   default=0.0, help="the cell's recurrent-state dropout (Keras' "
+                                     "`recurrent_dropout`)")
+    p.add_argument("--weight-decay", type=nonnegative_float, default=0.0,
+                   help="decoupled weight decay of the optimiser (Keras' `weight_decay`); 0: none")
     return p
 
 
 def preset_settings(handle):
-    """The recorded hyper-parameters of a preset (``--preset``), as flag defaults."""
+    """The hyper-parameters of a preset or a paper recipe (``--preset``), as flag defaults."""
     from keras_rnnzoo import presets
+    from keras_rnnzoo.presets._recipes import RECIPES
 
+    if handle in RECIPES:
+        return dict(RECIPES[handle][1])
     return dict(presets.preset_metadata(handle).get("hyperparameters") or {})
+
+
+def _preset_script(handle):
+    from keras_rnnzoo.presets._recipes import RECIPES
+
+    return f" (it is a recipe of training/{RECIPES[handle][0]})" if handle in RECIPES else \
+        " (a preset of another task?)"
 
 
 def parse_args(parser, task, argv=None, output_name=None):
@@ -184,12 +221,18 @@ def parse_args(parser, task, argv=None, output_name=None):
         unknown = sorted(k for k in recorded if k not in flags)
         if unknown:
             parser.error(f"--preset {known.preset}: settings {unknown} are not flags of this "
-                         f"script (a preset of another task?)")
+                         f"script{_preset_script(known.preset)}")
         parser.set_defaults(**recorded)
     args = parser.parse_args(argv)
-    for key, value in presets.training_defaults(task, args.cell).items():
+    table = presets.training_defaults(task, args.cell)
+    for key, value in {**CELL_FLAG_FALLBACKS, **table}.items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
+    if args.asrnn_b is None:
+        args.asrnn_b = args.asrnn_a
+    if args.asrnn_b < args.asrnn_a:
+        parser.error(f"--asrnn-b {args.asrnn_b:g} is below --asrnn-a {args.asrnn_a:g}: s ~ "
+                     f"U(a, b) needs a <= b")
     if args.cell in ORTHOGONAL_CELLS and args.recurrent_lr is None:
         args.recurrent_lr = args.lr / 10  # the papers' rule: A of W_hh at lr / 10
     if args.steps is not None and args.log_every is not None:
@@ -293,7 +336,12 @@ def build_cell(args):
                     epsilon=args.epsilon, delta=args.delta, chrono_tmax=args.chrono_tmax,
                     stable_axis=args.stable_axis, constrain=not args.unconstrained,
                     init=getattr(args, "init", "default"),
-                    lstm_forget_bias=args.lstm_forget_bias)
+                    lstm_forget_bias=args.lstm_forget_bias,
+                    orthogonal_init=getattr(args, "orthogonal_init", "henaff"),
+                    dropout=getattr(args, "dropout", 0.0),
+                    recurrent_dropout=getattr(args, "recurrent_dropout", 0.0),
+                    saturation_range=(getattr(args, "asrnn_a", 0.0),
+                                      getattr(args, "asrnn_b", 0.0)))
 
 
 def make_optimizer(args, learning_rate=None):
@@ -307,6 +355,8 @@ def make_optimizer(args, learning_rate=None):
     if args.cell in ORTHOGONAL_CELLS and args.recurrent_lr is not None:
         multipliers = {"recurrent_kernel": args.recurrent_lr / args.lr}
     clip = {"global_clipnorm": args.clipnorm} if args.clipnorm else {}
+    if getattr(args, "weight_decay", 0.0):
+        clip["weight_decay"] = args.weight_decay
     if args.optimizer == "adam":
         return optimizers.Adam(lr, beta_2=args.adam_beta2, epsilon=args.adam_epsilon,
                                lr_multipliers=multipliers, **clip)
@@ -384,11 +434,13 @@ def _previous_seconds(args):
     return float(rows[-1]["seconds"]) if rows else 0.0
 
 
-def callbacks(args, model, probe_batch=None, probes=None):
+def callbacks(args, model, probe_batch=None, probes=None, epoch_metrics=()):
     """The run's callbacks, in the order they must run:
 
     the monitors (``--monitor``; first, so that the optimiser variable the
     gradient monitor adds exists when the backup is restored), the
+    ``epoch_metrics`` (callbacks that add entries to the epoch logs, e.g. a
+    validation score: before everything that reads them), the
     ``step``/``seconds`` columns, ``CSVLogger`` (appending), ``BackupAndRestore``
     (after the row is written: a run killed between the two re-runs that
     epoch and :func:`start_epoch` drops its row), the resume check,
@@ -413,6 +465,7 @@ def callbacks(args, model, probe_batch=None, probes=None):
     if "spectrum" in chosen:
         cbs.append(zoo_callbacks.SpectrumMonitor(args.monitor_every, **monitor_kwargs))
     RunLog, ResumeCheck = _keras_callbacks()
+    cbs.extend(epoch_metrics)
     cbs.append(RunLog(args.log_every, _previous_seconds(args)))
     cbs.append(keras.callbacks.CSVLogger(os.path.join(out, METRICS_FILE), append=True))
     cbs.append(keras.callbacks.BackupAndRestore(os.path.join(out, BACKUP_DIR),
@@ -425,6 +478,230 @@ def callbacks(args, model, probe_batch=None, probes=None):
     if args.tensorboard:
         cbs.append(keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")))
     return cbs
+
+
+IMAGE_SPLIT_SEED = 5544
+"""Seed of the image scripts' validation / training-subset carve (not --seed)."""
+
+
+def image_classification_flags(parser, num_train, passes, passes_note=""):
+    """The split and length flags of the pixel-classification scripts
+    (``training/pixel_mnist.py``, ``training/seq_cifar.py``)."""
+    parser.add_argument("--train-size", type=positive_int, default=None,
+                        help="train on this many of the training images (a fixed-seed subset, "
+                             "disjoint from the validation images; default: all the rest)")
+    parser.add_argument("--validation-size", type=number(int, 0, strict=False), default=5000,
+                        help=f"validation images carved from the {num_train:,} training images "
+                             f"(fixed seed); the checkpoint of best validation accuracy is "
+                             f"tested; 0: none, the final weights are tested")
+    parser.add_argument("--test-size", type=positive_int, default=None,
+                        help="test on the first N test images (default: all 10,000)")
+    parser.add_argument("--passes", type=positive_int, default=passes,
+                        help=f"passes over the training images when --steps is not given"
+                             f"{passes_note}")
+
+
+def carve(num_images, validation_size, train_size, seed=IMAGE_SPLIT_SEED):
+    """Indices (train, valid) into the training images: valid first, then the
+    training subset from the rest, both from one fixed-seed permutation."""
+    if validation_size >= num_images:
+        raise SystemExit(f"error: --validation-size {validation_size} leaves no training images "
+                         f"of the {num_images}: use a smaller --validation-size")
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(num_images)
+    rest = order[validation_size:]
+    if train_size is not None and train_size > len(rest):
+        raise SystemExit(f"error: --train-size {train_size} exceeds the {len(rest)} training "
+                         f"images left after --validation-size {validation_size}: use "
+                         f"--train-size <= {len(rest)}")
+    return np.sort(rest[:train_size]), np.sort(order[:validation_size])
+
+
+def steps_from_passes(args, examples, passes):
+    """--steps (default ``passes`` passes over ``examples`` training examples,
+    rounded up to whole --log-every epochs) and --log-every (default one pass,
+    or the gcd with --steps)."""
+    if examples < args.batch_size:
+        raise SystemExit(f"error: --batch-size {args.batch_size} exceeds the {examples} "
+                         f"training examples: use a smaller --batch-size or more data")
+    steps_per_pass = examples // args.batch_size
+    if args.steps is None:
+        args.steps = passes * steps_per_pass
+        if args.log_every is not None:
+            args.steps = math.ceil(args.steps / args.log_every) * args.log_every
+    if args.log_every is None:
+        args.log_every = math.gcd(args.steps, steps_per_pass)
+        if args.log_every < min(args.steps, steps_per_pass):
+            print(f"note: --log-every {args.log_every} (the gcd of --steps {args.steps} and the "
+                  f"{steps_per_pass} steps of a pass): the validation set is scored every "
+                  f"{args.log_every} steps; pass --log-every to choose")
+    return steps_per_pass
+
+
+def image_splits(args, train, test):
+    """``((x, y), (x_test, y_test))`` -> the (train, valid, test) pairs of the
+    image flags, and --steps / --log-every from the training subset."""
+    (x, y), (x_test, y_test) = train, test
+    train_idx, valid_idx = carve(len(x), args.validation_size, args.train_size)
+    if args.test_size is not None and args.test_size > len(x_test):
+        raise SystemExit(f"error: --test-size {args.test_size} exceeds the {len(x_test)} test "
+                         f"images: use --test-size <= {len(x_test)}")
+    steps_from_passes(args, len(train_idx), args.passes)
+    test_idx = slice(None, args.test_size)
+    return ((x[train_idx], y[train_idx]), (x[valid_idx], y[valid_idx]),
+            (x_test[test_idx], y_test[test_idx]))
+
+
+def selected_metrics(model, args, best, evaluate, test):
+    """Test the final weights, then the best-validation ones (``best``: the
+    :func:`best_checkpoint` callback, or None) unless they are the same:
+    ``{"test": {..., final_<metric>}, "valid": {<best monitored>}}``."""
+    import numpy as np
+
+    final = evaluate(model, test)
+    final_weights = model.get_weights()
+    metrics = {"test": dict(final)}
+    if best is not None and load_best(model, args):
+        metrics["valid"] = {best.monitor.replace("val_", ""): float(best.best)}
+        if not all(np.array_equal(a, b) for a, b in zip(final_weights, model.get_weights())):
+            metrics["test"] = evaluate(model, test)
+    metrics["test"].update({f"final_{k}": v for k, v in final.items()})
+    return metrics
+
+
+def language_model_flags(parser, defaults):
+    """The flags of the language-model scripts (``training/ptb.py``,
+    ``training/wikitext.py``); ``defaults`` names the per-level defaults of
+    --bptt and --embedding-dim in their help."""
+    parser.add_argument("--data-dir", default=None,
+                        help="the data directory (default: $RNNZOO_DATA_DIR)")
+    parser.add_argument("--bptt", type=positive_int, default=None,
+                        help=f"truncated-BPTT window (default: {defaults['bptt']})")
+    parser.add_argument("--embedding-dim", type=positive_int, default=None,
+                        help=f"embedding size (default: {defaults['embedding_dim']})")
+    parser.add_argument("--input-scale", type=positive_float, default=1.0,
+                        help="multiply the embedding output by this (Kanai et al.: 0.01)")
+    parser.add_argument("--output-dropout", type=number(float, 0.0, strict=False,
+                                                             maximum=1.0), default=0.0,
+                        help="dropout on the RNN output before the read-out")
+    parser.add_argument("--eval-batch-size", type=positive_int, default=10,
+                        help="columns of the validation/test evaluation (asRNN: 10)")
+    parser.add_argument("--train-tokens", type=positive_int, default=None,
+                        help="train on the first N tokens of the training split (CPU runs)")
+    parser.add_argument("--valid-tokens", type=positive_int, default=None,
+                        help="score the first N validation tokens after each --log-every "
+                             "steps (the final scores use the whole splits)")
+    parser.add_argument("--lr-plateau-factor", type=number(float, 0.0, maximum=1.0),
+                        default=None, help="scale the lr by this when the validation loss "
+                                           "does not improve (asRNN: 0.5); default: off")
+    parser.add_argument("--lr-plateau-patience", type=number(int, 0, strict=False),
+                        default=0, help="evaluations without improvement before scaling")
+    parser.add_argument("--lr-decay", type=number(float, 1.0, strict=False), default=1.0,
+                        help="divide the lr by this after every --log-every steps from "
+                             "--lr-decay-start on (Kanai et al.: 1.1 per epoch after 10)")
+    parser.add_argument("--lr-decay-start", type=number(int, 0, strict=False), default=0,
+                        help="--log-every periods at the full lr before --lr-decay applies")
+
+
+def language_model_windows(args, tokens):
+    """The training stream of a language-model run: the first --train-tokens
+    of ``tokens``, its windows per pass, --steps (default one pass, rounded up
+    to whole --log-every epochs) and --log-every (default the gcd with one
+    pass). Returns ``(train_tokens, windows_per_pass)``."""
+    from keras_rnnzoo.datasets import LanguageModelBatches
+
+    train = tokens[:args.train_tokens] if args.train_tokens else tokens
+    try:
+        windows = LanguageModelBatches(train, args.batch_size, args.bptt).windows_per_pass
+    except ValueError as e:
+        raise SystemExit(f"error: --batch-size / --bptt / --train-tokens: {e}") from None
+    if args.steps is None:
+        args.steps = windows if args.log_every is None else \
+            math.ceil(windows / args.log_every) * args.log_every
+    if args.log_every is None:
+        args.log_every = math.gcd(args.steps, windows)
+    return train, windows
+
+
+def language_model_callbacks(args, windows_per_pass):
+    """A language-model run's schedule, after :func:`callbacks`: the state reset
+    at each pass (``ResetStates``), ``--lr-decay`` (a function of the epoch
+    index, so a resumed run keeps it), ``--lr-plateau-factor`` (Keras'
+    ``ReduceLROnPlateau`` on ``val_loss``) and the best-validation checkpoint."""
+    import keras
+
+    from keras_rnnzoo import callbacks as zoo_callbacks
+
+    out = [zoo_callbacks.ResetStates(windows_per_pass)]
+    if args.lr_decay != 1.0:
+        out.append(keras.callbacks.LearningRateScheduler(
+            lambda epoch, lr: args.lr / args.lr_decay ** max(0, epoch - args.lr_decay_start + 1)))
+    if args.lr_plateau_factor:
+        out.append(keras.callbacks.ReduceLROnPlateau(
+            "val_loss", factor=args.lr_plateau_factor, patience=args.lr_plateau_patience))
+    out.append(best_checkpoint(args, "val_loss", "min"))
+    return out
+
+
+def best_checkpoint(args, monitor, mode="max"):
+    """A callback keeping the weights of the best ``monitor`` (a validation
+    metric of the epoch logs) in ``OUTPUT_DIR/best.weights.h5``, as Keras'
+    ``ModelCheckpoint(save_best_only=True, save_weights_only=True)`` does, but
+    written to a temporary file and renamed, so a kill never leaves a
+    half-written checkpoint. ``.best`` and ``.monitor`` are its state.
+
+    Append it after :func:`callbacks` (the logs then hold the validation
+    metrics). On ``--resume`` the best value so far comes from ``metrics.csv``
+    (the rows kept by :func:`start_epoch`), so a resumed run keeps the best
+    checkpoint of the whole run, not of its second part.
+    """
+    import keras
+
+    if mode not in ("max", "min"):
+        raise ValueError(f"`mode` must be 'max' or 'min'; got {mode!r}.")
+    path = os.path.join(args.output_dir, BEST_WEIGHTS)
+    best = None
+    metrics_path = os.path.join(args.output_dir, METRICS_FILE)
+    if args.resume and os.path.exists(metrics_path) and os.path.exists(path):
+        with open(metrics_path, newline="") as f:
+            values = [float(r[monitor]) for r in csv.DictReader(f)
+                      if r.get(monitor) not in (None, "", "NA")]
+        values = [v for v in values if math.isfinite(v)]
+        if values:
+            best = max(values) if mode == "max" else min(values)
+
+    class BestCheckpoint(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.monitor, self.mode, self.best = monitor, mode, best
+
+        def on_epoch_end(self, epoch, logs=None):
+            value = (logs or {}).get(self.monitor)
+            if value is None:
+                raise KeyError(f"best_checkpoint: the epoch logs have no {self.monitor!r} (keys "
+                               f"{sorted(logs or {})}): compute it before this callback.")
+            value = float(value)
+            if not math.isfinite(value):
+                return
+            if self.best is None or (value > self.best if self.mode == "max"
+                                     else value < self.best):
+                self.best = value
+                tmp = path[:-len(".weights.h5")] + ".tmp.weights.h5"
+                self.model.save_weights(tmp, overwrite=True)
+                os.replace(tmp, path)
+
+    return BestCheckpoint()
+
+
+def load_best(model, args):
+    """Load ``OUTPUT_DIR/best.weights.h5`` (:func:`best_checkpoint`) into
+    ``model``; False (weights unchanged) when no epoch improved on the start."""
+    path = os.path.join(args.output_dir, BEST_WEIGHTS)
+    if not os.path.exists(path):
+        return False
+    model.load_weights(path)
+    return True
 
 
 def hyperparameters(args):
