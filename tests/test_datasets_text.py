@@ -411,3 +411,27 @@ def test_best_checkpoint_keeps_the_best_of_the_whole_run(tmp_path):
     with pytest.raises(KeyError, match="no 'val_loss'"):
         cb.on_epoch_end(3, {"loss": 1.0})
     assert runs.load_best(model, args)
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason=ONE_BACKEND)
+def test_ptb_script_resumes_at_a_pass_boundary_to_the_same_weights(tmp_path):
+    """A resumed language-model run equals an uninterrupted one when it resumes at
+    the start of a pass (the state is zero there either way)."""
+    from training import ptb
+
+    _write_ptb(str(tmp_path / "data" / "ptb"))
+    common = ["--level", "word", "--data-dir", str(tmp_path / "data"), "--cell", "gru",
+              "--hidden", "4", "--embedding-dim", "4", "--batch-size", "2", "--bptt", "5",
+              "--eval-batch-size", "2", "--train-tokens", "30", "--log-every", "2"]
+    whole, cut = str(tmp_path / "whole"), str(tmp_path / "cut")
+    ptb.main(common + ["--steps", "4", "--output-dir", whole])
+    ptb.main(common + ["--steps", "2", "--output-dir", cut])
+    ptb.main(common + ["--steps", "4", "--output-dir", cut, "--resume"])
+    a, b = presets.from_preset(whole), presets.from_preset(cut)
+    assert len(a.weights) == len(b.weights)
+    for x, y in zip(a.weights, b.weights):
+        if not x.path.endswith("rnn_state"):
+            np.testing.assert_allclose(to_numpy(x), to_numpy(y), rtol=1e-6, atol=1e-7)
+    for split in ("valid", "test"):
+        assert a.preset_metadata["metrics"][split] == pytest.approx(
+            b.preset_metadata["metrics"][split])
