@@ -12,10 +12,14 @@ Two task-model presets (``save_to_preset`` / ``from_preset``) are checked the
 same way.
 """
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 
 import keras
 import numpy as np
@@ -31,22 +35,65 @@ WRITERS = [b for b in BACKENDS if b != BACKEND]
 TOL = dict(atol=1e-5, rtol=1e-5)
 
 
+def _export_cache(writer):
+    """Where ``writer``'s export of this exact source tree is kept, so that the
+    three backends' runs of the suite (``dev.sh test``) export each writer once,
+    not twice: keyed by the sha256 of every package and test-helper source and
+    the versions, so any change to the code exports again."""
+    digest = hashlib.sha256(f"{sys.version}|{keras.__version__}".encode())
+    roots = [os.path.join(REPO, "keras_rnnzoo"), os.path.join(REPO, "tests")]
+    for root in roots:
+        for folder, dirs, files in sorted(os.walk(root)):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith((".py", ".json", ".h5")):
+                    path = os.path.join(folder, name)
+                    digest.update(os.path.relpath(path, REPO).encode())
+                    with open(path, "rb") as f:
+                        digest.update(f.read())
+    return os.path.join(tempfile.gettempdir(), "keras-rnnzoo-test-exports",
+                        digest.hexdigest()[:24], writer)
+
+
+def _prune(root, keep, age_s=86400):
+    """Remove the exports of other source trees older than a day."""
+    if not os.path.isdir(root):
+        return
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        if path != keep and time.time() - os.path.getmtime(path) > age_s:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="module", params=WRITERS)
-def exported(request, tmp_path_factory):
+def exported(request):
     """(writer backend, folder, manifest): every model, saved by one subprocess on that backend.
 
     The writers run one after the other: side by side they measured no faster
     on the 2-core test machine under load (66.7 vs 61.1 s for jax + tensorflow).
+    A writer's folder is reused by the other backends' runs of the suite when
+    the sources are unchanged (:func:`_export_cache`); it is written to a
+    temporary folder and renamed, so a half-written export is never reused.
     """
     if BACKEND not in BACKENDS:
         pytest.skip("cross-backend check runs on tensorflow, jax and torch")
     writer = request.param
-    out = str(tmp_path_factory.mktemp(f"from_{writer}"))
-    env = dict(os.environ, KERAS_BACKEND=writer, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-m", "tests._export_model", out], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        pytest.fail(f"export on {writer} failed (rc {proc.returncode}):\n{proc.stderr[-4000:]}")
+    out = _export_cache(writer)
+    if not os.path.exists(os.path.join(out, "manifest.json")):
+        _prune(os.path.dirname(os.path.dirname(out)), keep=os.path.dirname(out))
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f".{writer}-", dir=os.path.dirname(out))
+        env = dict(os.environ, KERAS_BACKEND=writer, TF_CPP_MIN_LOG_LEVEL="3")
+        proc = subprocess.run([sys.executable, "-m", "tests._export_model", tmp], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            pytest.fail(f"export on {writer} failed (rc {proc.returncode}):\n"
+                        f"{proc.stderr[-4000:]}")
+        try:
+            os.rename(tmp, out)
+        except OSError:  # another run renamed its export first: use that one
+            shutil.rmtree(tmp, ignore_errors=True)
     with open(os.path.join(out, "manifest.json")) as f:
         manifest = json.load(f)
     assert manifest["backend"] == writer
