@@ -158,9 +158,14 @@ class SpectralClip(keras.constraints.Constraint):
         # after a large step (sigma_1 >> c) the subtraction cancels
         # catastrophically (error ~ eps sigma_1), the rebuild's error is
         # ~ eps c. A block with nothing to clip is returned exactly.
-        u, s, vh = ops.svd(x, full_matrices=False)
+        # A block with a NaN or inf (a diverged step) is returned as it is, so the
+        # loss turns NaN and keras.callbacks.TerminateOnNaN can stop the run:
+        # the SVD sees zeros there instead (torch's raises on non-finite input).
+        entries = ops.isfinite(x)
+        u, s, vh = ops.svd(ops.where(entries, x, 0.0), full_matrices=False)
         clipped = ops.matmul(u * ops.minimum(s, self.max_value)[None, :], vh)
-        return ops.where(ops.max(s) > self.max_value, clipped, x)
+        return ops.where(ops.logical_and(ops.all(entries), ops.max(s) > self.max_value),
+                         clipped, x)
 
     def _clip(self, x):
         if self.bound_iterations is None:

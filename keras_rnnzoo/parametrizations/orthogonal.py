@@ -63,6 +63,16 @@ def skew(a):
     return upper - ops.swapaxes(upper, -1, -2)
 
 
+def _finite_solve(a, b, x):
+    """``solve(a, b)``, or NaN where ``x`` (the map's input) is not finite: a
+    diverged step gives NaN weights, not TensorFlow's "Input matrix is not
+    invertible" from ``MatrixSolve`` (so ``TerminateOnNaN`` can stop the run)."""
+    finite = ops.all(ops.isfinite(x))
+    eye = ops.eye(a.shape[-1], dtype=a.dtype)
+    r = ops.solve(ops.where(finite, a, eye), ops.where(finite, b, eye))
+    return ops.where(finite, r, float("nan"))
+
+
 def expm_pade(x):
     """Matrix exponential by Pade-13 scaling and squaring, written in ``keras.ops``.
 
@@ -89,7 +99,7 @@ def expm_pade(x):
     u = ops.matmul(a, u_inner + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * eye)
     v_inner = ops.matmul(a6, b[12] * a6 + b[10] * a4 + b[8] * a2)
     v = v_inner + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
-    r = ops.solve(v - u, v + u)
+    r = _finite_solve(v - u, v + u, x)
     s = ops.expand_dims(ops.expand_dims(s, -1), -1)
     for i in range(_MAX_SQUARINGS):
         r = ops.where(s > i, ops.matmul(r, r), r)
@@ -133,7 +143,7 @@ def cayley(s):
     s = _float32(s)
     _check_square(s, "s")
     eye = ops.eye(s.shape[-1], dtype="float32")
-    return ops.solve(eye + s, eye - s)
+    return _finite_solve(eye + s, eye - s, s)
 
 
 _MAPS = {"exp": expm, "cayley": cayley}
