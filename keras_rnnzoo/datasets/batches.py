@@ -3,10 +3,7 @@
 import keras
 import numpy as np
 
-
-def _check_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}; got {value!r}.")
+from keras_rnnzoo.tasks.music import _check_int
 
 
 class _BatchStream(keras.utils.PyDataset):
