@@ -28,6 +28,13 @@ Ctrl-C, an error in a step) never leaks them into a later direct call.
 
 2. Gradient recording for ``callbacks.GradientNormMonitor``
 (``instrument_optimizer``, below; ``tests/test_gradient_monitors.py``).
+
+3. Gradient clipping of the global gradient under a TensorFlow strategy
+(``ClipAcrossReplicas``, mixed into the zoo's optimisers;
+``tests/test_distribution.py``).
+
+4. The loss tracker a data-parallel torch train step updates
+(``update_loss_tracker``; ``tests/test_distribution.py``).
 """
 
 import sys
@@ -151,6 +158,7 @@ def instrument_optimizer(model, every, num_gradients):
     keeps the stored value.
     """
     from keras_rnnzoo.backend import dense_gradient
+    from keras_rnnzoo.backend import replica_sum
 
     ops = keras.ops
     optimizer = model.optimizer
@@ -184,10 +192,54 @@ def instrument_optimizer(model, every, num_gradients):
                 f"trainable variables), the optimiser got {len(grads)}.")
         step = ops.convert_to_tensor(target.iterations) + 1
         sample = ops.equal(ops.mod(step, every), 0)
-        variable.assign(ops.cond(sample, lambda: compute(grads),
+        # Under a TensorFlow strategy of several replicas each replica holds its
+        # part of the gradient: the norms are those of the sum (an all-reduce at
+        # every step: TensorFlow allows none inside the `cond` below).
+        summed, _ = replica_sum(grads)
+        variable.assign(ops.cond(sample, lambda: compute(summed),
                                  lambda: ops.convert_to_tensor(variable)))
         return original(grads, trainable_variables)
 
     target.apply = apply
     model.make_train_function(force=True)
     return OptimizerInstrument(target, variable)
+
+
+# --- 3. gradient clipping across replicas (keras_rnnzoo.optimizers) -------------
+#
+# Keras' TensorFlow optimiser clips each replica's gradient (its private
+# ``_clip_gradients``) before the all-reduce, so a global-norm clip of N
+# replicas is not the clip of the global gradient. The zoo's optimisers
+# override it: sum the replicas' gradients, clip the sum, hand back 1/N of it
+# to the all-reduce that follows.
+
+
+class ClipAcrossReplicas:
+    """Mixin for ``keras.optimizers.Optimizer`` subclasses (overrides the
+    private ``_clip_gradients`` of Keras 3.15)."""
+
+    def _clip_gradients(self, grads):
+        if not (self.clipnorm or self.global_clipnorm or self.clipvalue):
+            return super()._clip_gradients(grads)
+        from keras_rnnzoo.backend import replica_sum
+
+        summed, replicas = replica_sum(grads)
+        if replicas == 1:
+            return super()._clip_gradients(grads)
+        clipped = super()._clip_gradients(summed)
+        return [None if g is None else g / replicas for g in clipped]
+
+
+# --- 4. the loss tracker of a train step (utils.distribution, torch) ------------
+#
+# Keras' torch train step records the loss in the model's private
+# ``_loss_tracker`` (a ``keras.metrics.Mean``, the ``loss`` of the logs); the
+# zoo's data-parallel train step (``keras_rnnzoo.backend.torch``) does the same.
+
+
+def update_loss_tracker(model, loss, batch_size):
+    tracker = getattr(model, "_loss_tracker", None)
+    if tracker is None:
+        raise RuntimeError("This Keras version has no `Model._loss_tracker`: the zoo's "
+                           "data-parallel torch train step needs Keras 3.15.x (pinned).")
+    tracker.update_state(loss, sample_weight=batch_size)

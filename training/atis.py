@@ -183,11 +183,12 @@ def main(argv=None):
                             epochs=runs.epochs(args))
 
     start = runs.start_epoch(args)
-    model = build_model(args, len(vocabulary), len(tags))
+    with runs.scope():  # --distribute on TensorFlow: the strategy's variables
+        model = build_model(args, len(vocabulary), len(tags))
     dev_f1 = DevSlotF1(arrays["valid"][0], valid_words, valid_tags, tags, args.batch_size)
     # One indexed stream of batches for the whole run (shuffle=False: Keras'
     # shuffle draws from the global RNG, which a resumed run would restart).
-    model.fit(batches(start), epochs=runs.epochs(args), initial_epoch=start,
+    model.fit(runs.shard(batches(start)), epochs=runs.epochs(args), initial_epoch=start,
               steps_per_epoch=args.log_every, shuffle=False, verbose=runs.verbose(),
               validation_data=arrays["valid"], validation_batch_size=args.batch_size,
               callbacks=[*runs.callbacks(args, model, probe_batch=batches(0)[0],

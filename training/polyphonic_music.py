@@ -158,8 +158,9 @@ def main(argv=None):
                                   epochs=runs.epochs(args), pad_multiple=args.pad_multiple)
 
     start = runs.start_epoch(args)
-    data = batches(start)
-    model = build_model(args)
+    data = runs.shard(batches(start))  # --distribute on torch: this process's rows
+    with runs.scope():  # --distribute on TensorFlow: the strategy's variables
+        model = build_model(args)
     # One indexed stream of fresh batches for the whole run (shuffle=False: Keras'
     # shuffle draws from the global RNG, which a resumed run would restart).
     model.fit(data, epochs=runs.epochs(args), initial_epoch=start, steps_per_epoch=args.log_every,

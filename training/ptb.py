@@ -84,7 +84,8 @@ def load(args):
 def build_model(args, vocabulary_size):
     backbone = models.RNNBackbone(
         runs.build_cell(args), vocabulary_size=vocabulary_size,
-        embedding_dim=args.embedding_dim, stateful=True, batch_size=args.batch_size,
+        embedding_dim=args.embedding_dim, stateful=True,
+        batch_size=runs.replicas().local_batch_size(args.batch_size),  # this process's columns
         input_scale=None if args.input_scale == 1.0 else args.input_scale, seed=args.seed)
     model = models.LanguageModel(
         backbone, dropout=args.output_dropout, seed=sub_seed(args.seed, 6),
@@ -118,10 +119,11 @@ def main(argv=None):
     data_stream = datasets.LanguageModelBatches(train, args.batch_size, args.bptt,
                                                 steps_per_epoch=args.log_every,
                                                 start_epoch=start, epochs=runs.epochs(args))
-    model = build_model(args, len(vocabulary))
+    with runs.scope():  # --distribute on TensorFlow: the strategy's variables
+        model = build_model(args, len(vocabulary))
     valid = data["valid"][:args.valid_tokens] if args.valid_tokens else data["valid"]
     evaluation = callbacks.LanguageModelEvaluation(valid, batch_size=args.eval_batch_size)
-    model.fit(data_stream, epochs=runs.epochs(args), initial_epoch=start,
+    model.fit(runs.shard(data_stream), epochs=runs.epochs(args), initial_epoch=start,
               steps_per_epoch=args.log_every, shuffle=False, verbose=runs.verbose(),
               callbacks=runs.callbacks(args, model, epoch_metrics=[evaluation])
               + runs.language_model_callbacks(args, windows))

@@ -112,9 +112,11 @@ def main(argv=None):
           f"backend={keras.backend.backend()} | chance {CHANCE:.0%}")
 
     start = runs.start_epoch(args)
-    data = ArrayBatches(train, args.batch_size, seed=args.seed, steps_per_epoch=args.log_every,
-                        start_epoch=start, epochs=runs.epochs(args))
-    model = build_model(args)
+    data = runs.shard(ArrayBatches(train, args.batch_size, seed=args.seed,  # torch: this
+                                   steps_per_epoch=args.log_every,  # process's rows
+                                   start_epoch=start, epochs=runs.epochs(args)))
+    with runs.scope():  # --distribute on TensorFlow: the strategy's variables
+        model = build_model(args)
     callbacks = runs.callbacks(args, model, probe_batch=ArrayBatches(
         train, args.batch_size, seed=args.seed)[0])
     selecting = len(valid[0]) > 0

@@ -16,6 +16,10 @@ and ``tests/test_rnn_layer.py``).
   on another backend the monitors say so.
 * ``dense_gradient(g)``: a sparse gradient (TensorFlow's ``IndexedSlices``)
   as a dense tensor; the identity elsewhere.
+* ``replica_sum(values)``: ``(sum over the replicas, replicas)`` inside a
+  TensorFlow replica context of several replicas, else ``(values, 1)``.
+* ``data_parallel(num_devices)``: the backend's data-parallel engine
+  (``keras_rnnzoo.utils.distribution`` calls it).
 * ``set_threads(n)``: the framework's CPU thread pools (a no-op on JAX, whose
   pool is fixed at start); ``keras_rnnzoo.utils.set_threads`` calls it.
 
@@ -38,5 +42,6 @@ native_expm = getattr(_impl, "native_expm", None)
 scan_steps = getattr(_impl, "scan_steps", None)
 value_and_grad = getattr(_impl, "value_and_grad", None)
 dense_gradient = getattr(_impl, "dense_gradient", lambda gradient: gradient)
+replica_sum = getattr(_impl, "replica_sum", lambda values: (list(values), 1))
 
-__all__ = ["dense_gradient", "native_expm", "scan_steps", "value_and_grad"]
+__all__ = ["dense_gradient", "native_expm", "replica_sum", "scan_steps", "value_and_grad"]

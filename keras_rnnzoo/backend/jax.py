@@ -54,3 +54,35 @@ def set_threads(threads):
     importing JAX with ``XLA_FLAGS`` (``--xla_cpu_multi_thread_eigen=false
     intra_op_parallelism_threads=1`` for one thread)."""
     del threads
+
+
+def data_parallel(num_devices=None):
+    """Install ``keras.distribution.DataParallel`` over the local devices.
+
+    Several hosts: each process is started with Keras' variables
+    ``KERAS_DISTRIBUTION_JOB_ADDRESSES`` (comma-separated ``host:port``, the
+    first the coordinator), ``KERAS_DISTRIBUTION_NUM_PROCESSES`` and
+    ``KERAS_DISTRIBUTION_PROCESS_ID``; ``keras.distribution.initialize`` then
+    calls ``jax.distributed.initialize``. ``num_devices``: use that many
+    devices (on a CPU-only host, that many virtual CPU devices, through
+    ``XLA_FLAGS=--xla_force_host_platform_device_count``, which only works
+    before JAX starts). Returns ``(replicas, process_index, process_count)``.
+    """
+    import os
+
+    import keras
+
+    if int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1")) > 1:
+        keras.distribution.initialize()
+    flag = "--xla_force_host_platform_device_count"
+    if num_devices and num_devices > 1 and flag not in os.environ.get("XLA_FLAGS", ""):
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}={num_devices}"
+    devices = keras.distribution.list_devices()
+    if num_devices:
+        if len(devices) < num_devices:
+            raise ValueError(
+                f"--distribute {num_devices}: JAX sees {len(devices)} device(s) ({devices}). On "
+                f"a CPU host, set XLA_FLAGS={flag}={num_devices} before JAX starts.")
+        devices = devices[:num_devices]
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return len(devices), jax.process_index(), jax.process_count()

@@ -70,3 +70,52 @@ def set_threads(threads):
     (RuntimeError) once its runtime has started."""
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def data_parallel(num_devices=None):
+    """A ``tf.distribute`` strategy over the local devices: ``MirroredStrategy``
+    (the GPUs, else the CPU; ``num_devices`` > 1 on a CPU-only host splits the
+    CPU into that many logical devices, which only works before TensorFlow
+    starts), or ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` describes a
+    cluster."""
+    import os
+
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = [f"/gpu:{i}" for i in range(len(gpus))]
+    else:
+        if num_devices and num_devices > 1:
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            try:
+                tf.config.set_logical_device_configuration(
+                    cpu, [tf.config.LogicalDeviceConfiguration()] * num_devices)
+            except RuntimeError:  # already started: the existing logical devices count
+                pass
+        names = [d.name for d in tf.config.list_logical_devices("CPU")]
+    if num_devices:
+        if len(names) < num_devices:
+            raise ValueError(f"--distribute {num_devices}: TensorFlow sees {len(names)} "
+                             f"device(s) ({names}); split the CPU before TensorFlow starts.")
+        names = names[:num_devices]
+    return tf.distribute.MirroredStrategy(names)
+
+
+def replica_sum(values):
+    """``(sum over the replicas of values, replicas)`` inside a
+    ``tf.distribute`` replica context of several replicas (one all-reduce; a
+    ``None`` stays None), else ``(values, 1)``. Keras' TensorFlow optimiser
+    sums the replicas' gradients only after clipping them; the zoo's
+    optimisers and gradient monitor need the global gradient before."""
+    ctx = tf.distribute.get_replica_context()
+    replicas = 1 if ctx is None else ctx.num_replicas_in_sync
+    if replicas == 1:
+        return list(values), 1
+    values = list(values)
+    present = [i for i, v in enumerate(values) if v is not None]
+    summed = ctx.all_reduce(tf.distribute.ReduceOp.SUM,
+                            [dense_gradient(values[i]) for i in present])
+    for i, s in zip(present, summed):
+        values[i] = s
+    return values, replicas

@@ -73,3 +73,94 @@ def value_and_grad(fn, args):
 def set_threads(threads):
     """``threads`` intra-op CPU threads (``torch.set_num_threads``)."""
     torch.set_num_threads(threads)
+
+
+def data_parallel(num_devices=None):
+    """Join the process group ``torchrun`` describes (``RANK``, ``WORLD_SIZE``,
+    ``LOCAL_RANK``, ``MASTER_ADDR``/``MASTER_PORT``): NCCL with one GPU per
+    process, gloo on CPU. Returns ``(replicas, process_index, process_count)``."""
+    import os
+
+    import torch.distributed as dist
+
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        raise ValueError(
+            "--distribute on the torch backend runs one process per replica, launched by "
+            "torchrun: torchrun --nproc-per-node N training/SCRIPT.py --backend torch "
+            "--distribute ...")
+    world = int(os.environ["WORLD_SIZE"])
+    if num_devices and num_devices != world:
+        raise ValueError(f"--distribute {num_devices} but torchrun started {world} processes "
+                         f"(--nproc-per-node): give the same number, or --distribute alone.")
+    if not dist.is_initialized():
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return world, dist.get_rank(), world
+
+
+def process_group_size():
+    """Processes in the default process group (1 without one)."""
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def distributed_train_step(model, loss_tracker_update):
+    """Replace ``model``'s train step by Keras' own torch train step with the
+    forward pass through ``DistributedDataParallel(model)``: its backward pass
+    averages the gradients over the processes, so ``model.optimizer.apply``
+    (constraints, learning-rate multipliers, clipping, loss scaling) runs on
+    identical gradients and weights in every process. ``DistributedDataParallel``
+    also broadcasts process 0's weights once, at wrapping.
+
+    ``loss_tracker_update(model, loss, batch_size)`` records the step's loss
+    (averaged over the processes) as Keras' train step does.
+    """
+    import keras
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    device = [torch.cuda.current_device()] if torch.cuda.is_available() else None
+    # A closure, not an attribute: an attribute would make the DDP module a
+    # submodule of the model it wraps (a cycle).
+    ddp = DistributedDataParallel(model, device_ids=device)
+    world = dist.get_world_size()
+
+    def train_step(data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        y_pred = ddp(x, training=True)
+        model.zero_grad()
+        loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                  training=True)
+        reported = loss.detach().clone()
+        dist.all_reduce(reported)
+        first = next(t for t in keras.tree.flatten(x) if t is not None)
+        loss_tracker_update(model, reported / world, first.shape[0])
+        if model.optimizer is not None:
+            loss = model.optimizer.scale_loss(loss)
+        loss.backward()
+        weights = model.trainable_weights[:]
+        with torch.no_grad():
+            model.optimizer.apply([v.value.grad for v in weights], weights)
+        return model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    model.train_step = train_step
+    model.train_function = None
+    return ddp
+
+
+def average_over_processes(values):
+    """The mean over the processes of a list of floats (one all-reduce)."""
+    import torch.distributed as dist
+
+    tensor = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(tensor)
+    return (tensor / dist.get_world_size()).tolist()
+
+
+def barrier():
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()

@@ -15,33 +15,65 @@ def check_positive_int(value, name, fix=""):
 class PeriodicCallback(keras.callbacks.Callback):
     """Calls ``on_period(step)`` after every ``every``-th optimiser step.
 
-    Steps are counted from ``optimizer.iterations`` as it is at the first
-    batch of ``fit`` (after every callback's ``on_train_begin``: a state that
+    Steps are ``optimizer.iterations``, read as it is at the first batch of
+    ``fit`` (after every callback's ``on_train_begin``: a state that
     ``keras.callbacks.BackupAndRestore`` restores counts, wherever it stands in
-    the callback list), so a resumed run keeps its schedule; other steps cost
-    nothing. ``on_start(step)`` runs then, once per ``fit``.
+    the callback list), so a resumed run keeps its schedule, and again at the
+    batch ends where a sample can be due (``steps_per_execution`` bounds the
+    steps per batch end, so other batch ends cost nothing, not even a read).
+    ``on_start(step)`` runs then, once per ``fit``.
+
+    With ``model.compile(steps_per_execution=k)`` (TensorFlow, JAX) Keras
+    calls the batch hooks once per k optimiser steps: ``on_period(step)``
+    then runs once at the end of an execution that completed one or more
+    multiples of ``every``; ``step`` is the optimiser step there (the step
+    of the weights it sees) and ``sampled_step`` the latest multiple of
+    ``every`` that execution completed (the same number when k divides
+    ``every`` and the executions start at multiples of k). With k > ``every``
+    the samples in between are not seen: one per execution is taken.
     """
 
     def __init__(self, every):
         super().__init__()
         self.every = every
         self._step = None
+        self.sampled_step = None
+
+    def _iterations(self):
+        # ``self.model`` syncs the JAX trainer's state into the variables first.
+        return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def on_train_begin(self, logs=None):
         self._step = None
+        spe = getattr(self.model, "steps_per_execution", None)
+        ok = isinstance(spe, int) and not isinstance(spe, bool) and spe >= 1
+        self._steps_per_batch = spe if ok else None  # upper bound on steps per batch end
+        self._batches = 0  # batch ends since the last read
 
     def on_train_batch_begin(self, batch, logs=None):
         if self._step is None:
-            self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+            self._step = self._iterations()
+            self._batches = 0
             self.on_start(self._step)
 
     def on_start(self, step):
         pass
 
     def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
-        if self._step % self.every == 0:
-            self.on_period(self._step)
+        if self._step is None:
+            return
+        self._batches += 1
+        due = (self._step // self.every + 1) * self.every  # the next sampled step
+        bound = getattr(self, "_steps_per_batch", None)
+        if bound is not None and self._step + bound * self._batches < due:
+            return  # no sample can be due yet: no read (no JAX state sync)
+        step = self._iterations()
+        if bound is not None and step > self._step + bound * self._batches:
+            self._steps_per_batch = None  # the bound does not hold here: read every batch end
+        self._step, self._batches = step, 0
+        if step >= due:
+            self.sampled_step = step // self.every * self.every
+            self.on_period(step)
 
     def on_period(self, step):
         raise NotImplementedError

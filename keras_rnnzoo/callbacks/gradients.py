@@ -61,12 +61,19 @@ def probe_gradients(model, x, y, sample_weight=None, hidden_layer=None):
     args = list(trainable)
     if hidden_layer is not None:
         hidden_layer.last_hidden_shape = None
+        hidden_layer.last_path = hidden_layer.last_blocker = None
         model(x, training=False)  # a plain forward records this batch's (batch, T, H)
         shape = hidden_layer.last_hidden_shape
         if shape is None:
+            if hidden_layer.last_path is None:
+                raise ValueError(
+                    f"{hidden_layer.name} did not run when the model ran on this batch: it is "
+                    f"not on the model's forward path, so dL/dh_t cannot be probed. Pass "
+                    f"`layer=` the name of a keras_rnnzoo.layers.RNN the model calls.")
             raise ValueError(
-                f"{hidden_layer.name} did not take the fast path on this batch "
-                f"({hidden_layer.fast_path_blocker()}), so dL/dh_t cannot be probed.")
+                f"{hidden_layer.name} did not take the fast path on this batch (because: "
+                f"{hidden_layer.last_blocker}), so dL/dh_t cannot be probed. Build the layer "
+                f"with fast_path=True and unroll=False around a keras_rnnzoo cell.")
         args.append(ops.zeros(shape, dtype=hidden_layer.cell.compute_dtype))
 
     def loss_fn(*values):
@@ -117,7 +124,14 @@ class GradientNormMonitor(MonitorCallback):
     ``tensorboard=True`` scalars ``gradient_norm/<source>/<variable>`` and a
     histogram of the per-variable norms per source.
 
-    Counting assumes ``steps_per_execution=1`` and no gradient accumulation.
+    Steps are ``optimizer.iterations``. With ``compile(steps_per_execution=k)``
+    the callback runs once per k steps: the ``"train"`` rows of an execution
+    are those of its latest sampled step (the optimiser variable keeps only
+    that one; with k > ``every`` the samples before it in the execution are
+    not kept), labelled with that step; the probe rows are labelled with the
+    step of the weights they were computed at, the execution's last (the
+    same step when k divides ``every``). Gradient accumulation is not
+    supported.
 
     Args:
         every: sample every this many optimiser steps (>= 1).
@@ -166,22 +180,27 @@ class GradientNormMonitor(MonitorCallback):
 
     def on_period(self, step):
         model = self.model  # on JAX this syncs the state the instrument reads
-        rows = []
+        groups = []  # one log entry per step label (TensorBoard writes each at its step)
         if self._instrument is not None:
             norms = np.asarray(ops.convert_to_numpy(self._instrument.read()), np.float64)
             names = self.log.meta["variables"] + ["global"]
-            rows += [dict(step=step, source="train", variable=n, norm=float(v))
-                     for n, v in zip(names, norms)]
+            sampled = step if self.sampled_step is None else self.sampled_step
+            groups.append([dict(step=sampled, source="train", variable=n, norm=float(v))
+                           for n, v in zip(names, norms)])
+        rows = []
         for source, (x, y, sw) in self.probes.items():
             _, grads, _ = probe_gradients(model, x, y, sw)
             norms = {name: _norm(g) for name, g in grads.items()}
             norms["global"] = math.sqrt(sum(v * v for v in norms.values()))
             rows += [dict(step=step, source=source, variable=n, norm=v) for n, v in norms.items()]
-        scalars = [(f"gradient_norm/{r['source']}/{r['variable']}", r["norm"]) for r in rows]
-        histograms = [(f"gradient_norm/{source}", [r["norm"] for r in rows if
-                                                   r["source"] == source and r["variable"] != "global"])
-                      for source in dict.fromkeys(r["source"] for r in rows)]
-        self.log.add(rows, scalars, histograms)
+        if rows:
+            groups.append(rows)
+        for rows in groups:
+            scalars = [(f"gradient_norm/{r['source']}/{r['variable']}", r["norm"]) for r in rows]
+            histograms = [(f"gradient_norm/{source}", [r["norm"] for r in rows if r["source"] ==
+                                                       source and r["variable"] != "global"])
+                          for source in dict.fromkeys(r["source"] for r in rows)]
+            self.log.add(rows, scalars, histograms)
 
     def plot(self, path):
         plt = pyplot()
@@ -211,10 +230,31 @@ class GradientNormMonitor(MonitorCallback):
         return config
 
 
+def _in_forward_order(layer, seen):
+    """``layer`` and the layers inside it, pre-order, each container's layers in
+    the order its forward pass calls them; a Bidirectional's forward half first."""
+    if id(layer) in seen:
+        return
+    seen.add(id(layer))
+    yield layer
+    if isinstance(layer, keras.layers.Bidirectional):
+        children = [layer.forward_layer, layer.backward_layer]
+    else:
+        children = list(getattr(layer, "layers", None) or [])
+        inner = getattr(layer, "layer", None)  # TimeDistributed and other wrappers
+        if isinstance(inner, keras.layers.Layer):
+            children.append(inner)
+    for child in children:
+        yield from _in_forward_order(child, seen)
+
+
 def _find_rnn(model, name):
     from keras_rnnzoo.layers import RNN
 
-    found = [layer for layer in iter_layers(model) if isinstance(layer, RNN)]
+    seen = set()
+    ordered = [layer for layer in _in_forward_order(model, seen) if isinstance(layer, RNN)]
+    found = ordered + [layer for layer in iter_layers(model)  # any other container
+                       if isinstance(layer, RNN) and id(layer) not in seen]
     if name is not None:
         found = [layer for layer in found if layer.name == name]
     if not found:
@@ -245,12 +285,26 @@ class HiddenGradientMonitor(MonitorCallback):
     ``hidden_gradient/first`` (t = 0), ``/last`` (t = T-1) and a histogram of
     the norms over t.
 
+    t is in the layer's loop order: reversed time for ``go_backwards=True``
+    (the backward half of a ``Bidirectional``). A step a mask skips
+    (``Masking``, ``Embedding(mask_zero=True)``) has ||dL/dh_t|| = 0: the
+    layer carries the previous state over it, so nothing reads its h_t.
+
+    Which layer: ``layer=`` names it; by default it is the first
+    ``keras_rnnzoo.layers.RNN`` the model's forward pass calls, i.e. the
+    bottom layer of a stack (its dL/dh_t includes the paths through every
+    layer above) and, for a ``keras.layers.Bidirectional``, its forward half
+    (t in input order). To probe the backward half pass its name,
+    ``layer=bidirectional.backward_layer.name`` (Keras names it
+    ``"backward_" + the wrapped layer's name``). The chosen layer's name is
+    in ``log.meta["layer"]`` (the JSON file's ``meta``) and the plot title.
+
     Args:
         probe: one batch (x, y) or (x, y, sample_weight); not part of
             ``get_config``.
         every: sample every this many optimiser steps (>= 1).
         layer: name of the ``keras_rnnzoo.layers.RNN`` to probe (default: the
-            first one found).
+            first one the forward pass calls, see above).
         log_dir, tensorboard, plots: where the rows go.
 
     Example:
@@ -273,6 +327,7 @@ class HiddenGradientMonitor(MonitorCallback):
                              "differentiate the loss on.")
         super().on_train_begin(logs)
         self._rnn = _find_rnn(self.model, self.layer)
+        self.log.meta["layer"] = self._rnn.name
 
     def hidden_gradient_norms(self, model=None):
         """(T,) ||dL/dh_t|| on the probe batch at the current weights (also

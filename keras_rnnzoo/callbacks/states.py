@@ -15,7 +15,9 @@ class ResetStates(PeriodicCallback):
     steps 0, every, 2 every, ... (counted from ``optimizer.iterations``, so a
     resumed run keeps the schedule; a run resumed in the middle of a pass
     starts that pass's remaining windows from a zero state, as the state is
-    not part of a backup).
+    not part of a backup). With ``compile(steps_per_execution=k)`` the reset
+    comes at the end of the execution that completed the pass: exact pass
+    boundaries need k to divide ``every``.
 
     Args:
         every: optimiser steps between resets (a pass of windows).

@@ -12,6 +12,15 @@ from keras_rnnzoo.initializers import Henaff
 from keras_rnnzoo.parametrizations import orthogonal_from_free
 
 MODES = ("exprnn", "dtriv", "cayley")
+RECURRENT_DTYPES = (None, "float32")
+
+
+def check_recurrent_dtype(value):
+    check_choice(
+        "recurrent_dtype", value, RECURRENT_DTYPES,
+        "None computes h_{t-1} W in the layer's compute dtype (e.g. bfloat16 under "
+        "mixed_bfloat16); 'float32' keeps that product in float32 under a mixed policy.",
+    )
 
 
 def check_mode(mode):
@@ -27,8 +36,14 @@ class OrthogonalRecurrentCell(ZooCell):
 
     Subclasses call ``add_orthogonal(free_name, initializer)`` in ``build`` and
     implement ``compute_sequence_constants()`` (a dict of tensors in
-    ``compute_dtype``) and ``step``; ``ZooCell`` builds the constants once per
-    forward pass inside an RNN and inline in a direct call.
+    ``compute_dtype``, the recurrent matrix in ``recurrent_compute_dtype``) and
+    ``step``; ``ZooCell`` builds the constants once per forward pass inside an RNN
+    and inline in a direct call.
+
+    ``recurrent_dtype`` (None or ``"float32"``): with ``"float32"`` the product
+    h_{t-1} W (and the sum with the input projection) runs in float32 from the
+    float32 W under a mixed policy; the state is still carried (and the result
+    cast once per step) in ``compute_dtype``. None (default): the compute dtype.
     """
 
     _refused = {
@@ -52,8 +67,10 @@ class OrthogonalRecurrentCell(ZooCell):
         kernel_initializer="glorot_uniform",
         recurrent_initializer=None,
         bias_initializer="zeros",
+        recurrent_dtype=None,
         **kwargs,
     ):
+        check_recurrent_dtype(recurrent_dtype)
         super().__init__(
             units,
             kernel_initializer=kernel_initializer,
@@ -76,7 +93,23 @@ class OrthogonalRecurrentCell(ZooCell):
                 )
         self.mode = mode
         self.rho = rho
+        self.recurrent_dtype = recurrent_dtype
         self._orthogonal_names = []
+
+    @property
+    def recurrent_compute_dtype(self):
+        """The dtype of h_{t-1} W: ``compute_dtype``, or float32 with
+        ``recurrent_dtype="float32"``."""
+        return self.compute_dtype if self.recurrent_dtype is None else self.recurrent_dtype
+
+    def recurrent_preactivation(self, projected, h, constants):
+        """a_t = projected + (h_{t-1} * m_h) W in ``recurrent_compute_dtype``."""
+        h = self.recurrent_input(h, constants)
+        if self.recurrent_compute_dtype == self.compute_dtype:
+            return projected + ops.matmul(h, constants["recurrent"])
+        dtype = self.recurrent_compute_dtype
+        return ops.cast(projected, dtype) + ops.matmul(ops.cast(h, dtype),
+                                                       constants["recurrent"])
 
     # --- weights ---------------------------------------------------------------
     def add_orthogonal(self, name, initializer):
@@ -172,5 +205,6 @@ class OrthogonalRecurrentCell(ZooCell):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"mode": self.mode, "rho": self.rho})
+        config.update({"mode": self.mode, "rho": self.rho,
+                       "recurrent_dtype": self.recurrent_dtype})
         return config

@@ -64,7 +64,14 @@ class ASRNNCell(OrthogonalRecurrentCell):
       with the copy defaults, beyond float16's 65504) stay float32, and the
       saturation tanh(a D U_f^T) U_f D^-1 runs in float32 before h_t is cast
       to ``compute_dtype``; the recurrent and input matmuls run in the compute
-      dtype.
+      dtype. Rounded to bfloat16, W and the saturation maps are no longer
+      orthogonal / inverse (at H = 128 the step map's singular values span
+      0.997..1.002, spectral radius 1 + 1.6e-3) and ||h_t|| drifts by ~7e-4 per
+      step (x1.9 at T = 1000, benchmarks/results/precision_drift.md).
+      ``recurrent_dtype="float32"`` computes a_t = projected + h_{t-1} W and the
+      saturation in float32 from the float32 maps (the state stays in
+      ``compute_dtype``): drift ~1e-6 per step (worst start 1e-5), ||h_1000||
+      within 1.3 % of float32. Not in the official code (float32 only).
 
     Dropout (``dropout``, ``recurrent_dropout``): x_t * m_x before W_xh and
     h_{t-1} * m_h before W_hh, one mask pair per sequence (``ZooCell``).
@@ -85,6 +92,9 @@ class ASRNNCell(OrthogonalRecurrentCell):
         saturation_scale_initializer: s ~ U(a, b) (default zeros: a = b = 0,
             the copy setting; MNIST uses ``RandomUniform(0.02, 0.02)``).
         bias_initializer: b (default zeros).
+        recurrent_dtype: None (default: the compute dtype) or ``"float32"``:
+            under a mixed policy, h_{t-1} W and the saturation run in float32
+            (see Mixed precision above); no effect under float32.
         dropout, recurrent_dropout, seed: Keras' variational dropout, one mask
             pair per sequence (``ZooCell``): x_t * m_x before W_xh, h_{t-1} * m_h before W_hh.
         kernel_regularizer, bias_regularizer, kernel_constraint,
@@ -186,20 +196,24 @@ class ASRNNCell(OrthogonalRecurrentCell):
             # tanh(.) U_f D^-1: the row form of W_f^-1 tanh(.).
             "from_saturation": u_f / ops.expand_dims(d, 0),
         }
-        dtypes = {"recurrent": self.compute_dtype, "to_saturation": self.saturation_dtype,
+        dtypes = {"recurrent": self.recurrent_compute_dtype,
+                  "to_saturation": self.saturation_dtype,
                   "from_saturation": self.saturation_dtype}
         return {k: ops.cast(v, dtypes[k]) for k, v in constants.items()}
 
     @property
     def saturation_dtype(self):
-        """float32 under float16 (W_f^-1 overflows float16), else ``compute_dtype``."""
-        return "float32" if self.compute_dtype == "float16" else self.compute_dtype
+        """float32 under float16 (W_f^-1 overflows float16) and with
+        ``recurrent_dtype="float32"``, else ``compute_dtype``."""
+        if self.compute_dtype == "float16" or self.recurrent_dtype == "float32":
+            return "float32"
+        return self.compute_dtype
 
     def step(self, projected, states, constants):
         h, wrap = split_state(states)
         c = constants
-        a = projected + ops.matmul(self.recurrent_input(h, c), c["recurrent"])
-        if self.saturation_dtype != self.compute_dtype:
+        a = self.recurrent_preactivation(projected, h, c)
+        if self.saturation_dtype != self.recurrent_compute_dtype:
             a = ops.cast(a, self.saturation_dtype)
         h = ops.matmul(ops.tanh(ops.matmul(a, c["to_saturation"])), c["from_saturation"])
         if self.saturation_dtype != self.compute_dtype:

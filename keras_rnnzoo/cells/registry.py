@@ -66,7 +66,7 @@ def _is_number(value):
 def get_cell(name, units, *, seed=0, asrnn_mode="dtriv", epsilon=1e-5, delta=0.2,
              chrono_tmax=None, stable_axis="author", constrain=True, init="default",
              lstm_forget_bias=1.0, orthogonal_init="henaff", dropout=0.0,
-             recurrent_dropout=0.0, saturation_range=(0.0, 0.0)):
+             recurrent_dropout=0.0, saturation_range=(0.0, 0.0), recurrent_dtype=None):
     """A new zoo cell by name (one of ``CELL_NAMES``) with ``units`` hidden units.
 
     Args:
@@ -93,6 +93,11 @@ def get_cell(name, units, *, seed=0, asrnn_mode="dtriv", epsilon=1e-5, delta=0.2
             on the recurrent state (per-sequence masks), in [0, 1).
         saturation_range: asRNN's (a, b): s ~ U(a, b) per unit (the official
             command line's a, b: copy 0, 0; MNIST 0.02, 0.02; PTB-c 0.8, 3).
+        recurrent_dtype: None (default: the policy's compute dtype) or
+            ``"float32"``: the orthogonal cells compute h_{t-1} W (asRNN: and its
+            saturation) in float32 under a mixed policy, which keeps ||h_t|| over
+            long sequences in bfloat16 (benchmarks/results/precision_drift.md).
+            Only for ``ORTHOGONAL_CELLS``.
 
     Raises:
         ValueError: naming the argument and its valid choices.
@@ -118,6 +123,10 @@ def get_cell(name, units, *, seed=0, asrnn_mode="dtriv", epsilon=1e-5, delta=0.2
     for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
         if not (_is_number(rate) and 0.0 <= rate < 1.0):
             raise ValueError(f"`{arg}` must be a rate in [0, 1); got {rate!r}.")
+    check_choice("recurrent_dtype", recurrent_dtype, (None, "float32"))
+    if recurrent_dtype is not None and name not in ORTHOGONAL_CELLS:
+        raise ValueError(f"`recurrent_dtype` applies to the orthogonal cells "
+                         f"{', '.join(ORTHOGONAL_CELLS)}; got name={name!r}. Leave it None.")
     author = init == "author"
     if author and name not in AUTHOR_INIT_CELLS:
         raise ValueError(f"`init='author'` is defined for the cells "
@@ -128,6 +137,7 @@ def get_cell(name, units, *, seed=0, asrnn_mode="dtriv", epsilon=1e-5, delta=0.2
     if drop and seed is not None:  # the dropout masks' own seed stream
         drop["seed"] = sub_seed(seed, 5)
     skew = (initializers.Henaff if orthogonal_init == "henaff" else initializers.Cayley)
+    orthogonal = {} if recurrent_dtype is None else {"recurrent_dtype": recurrent_dtype}
     if name == "asrnn":
         low, high = _saturation_range(saturation_range)
         scale = "zeros" if low == high == 0.0 else (
@@ -135,10 +145,10 @@ def get_cell(name, units, *, seed=0, asrnn_mode="dtriv", epsilon=1e-5, delta=0.2
             else keras.initializers.RandomUniform(low, high, seed=sub_seed(seed, 8)))
         return ASRNNCell(h, mode=asrnn_mode, epsilon=epsilon,
                          recurrent_initializer=skew(seed=seed),
-                         saturation_scale_initializer=scale, **drop)
+                         saturation_scale_initializer=scale, **orthogonal, **drop)
     if name in _ORTHOGONAL_MODES:
         return OrthogonalRNNCell(h, mode=_ORTHOGONAL_MODES[name],
-                                 recurrent_initializer=skew(seed=seed), **drop)
+                                 recurrent_initializer=skew(seed=seed), **orthogonal, **drop)
     if name in _UR_LSTMS:
         gate_init, refine = _UR_LSTMS[name]
         tmax = chrono_tmax if gate_init == "chrono" else None

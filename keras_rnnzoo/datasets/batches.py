@@ -62,7 +62,8 @@ class ArrayBatches(_BatchStream):
 
     Args:
         arrays: a tuple ``(x, y)`` or ``(x, y, sample_weight)`` of NumPy arrays
-            with the same first dimension N (N >= batch_size).
+            with the same first dimension N (N >= batch_size); float arrays
+            must be finite (NaN or inf raises, naming the array and index).
         batch_size: examples per batch.
         seed: non-negative int of the shuffles.
         steps_per_epoch: batches per Keras epoch (None: one pass).
@@ -91,7 +92,18 @@ class ArrayBatches(_BatchStream):
                              f"shapes {[a.shape for a in arrays]}.")
         _check_int(batch_size, "batch_size")
         _check_int(seed, "seed", minimum=0)
+        for index, a in enumerate(arrays):  # one pass at construction: cheap beside training
+            if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+                bad = ~np.isfinite(a)
+                first = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise ValueError(
+                    f"`arrays[{index}]` holds {int(bad.sum())} non-finite value(s) (NaN or "
+                    f"inf), the first at index {first}: they would make the loss and the "
+                    f"weights NaN. Clean them (np.nan_to_num) or drop those examples.")
         n = sizes.pop()
+        if n == 0:
+            raise ValueError("`arrays` hold no examples (first dimension 0): pass at least "
+                             "`batch_size` examples.")
         if n < batch_size:
             raise ValueError(f"`batch_size` {batch_size} is larger than the {n} examples: "
                              f"use a batch size <= {n} or more data.")

@@ -52,9 +52,16 @@ class RNN(keras.layers.RNN):
     elsewhere (and ``StackedRNNCells``), ``unroll=True`` or
     ``fast_path=False`` -- computes the same numbers (tested to 1e-5).
     ``last_path`` says which ran in the latest call (``"fast"`` or
-    ``"keras"``) and ``fast_path_blocker()`` why the fast path was not taken.
+    ``"keras"``; None before the first call) and ``last_blocker`` why that
+    call did not take the fast path (None when it did);
+    ``fast_path_blocker()`` gives the reason for the layer's settings now.
     The cells' per-sequence tensors are released when the call ends, also
     when it raises.
+
+    Sequences need at least one time step: a batch of length 0 raises a
+    ``ValueError`` on every backend (Keras' own loop fails on it with an
+    internal index error); pad empty sequences to length 1 and mask the
+    padding, which returns the initial state.
 
     Args:
         cell: an RNN cell; zoo cells take the fast path.
@@ -82,6 +89,7 @@ class RNN(keras.layers.RNN):
         self.fast_path = fast_path
         self.hoist_inputs = hoist_inputs
         self.last_path = None
+        self.last_blocker = None
         self.last_hidden_shape = None
         self._hidden_delta = None
 
@@ -123,6 +131,13 @@ class RNN(keras.layers.RNN):
         return None
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
+        if len(sequences.shape) >= 2 and sequences.shape[1] == 0:
+            raise ValueError(
+                f"{self.name} got sequences of length 0 (`sequences` of shape "
+                f"{tuple(sequences.shape)}): an RNN needs at least one time step. Drop the "
+                "empty sequences, or pad them to length >= 1 and mask the padding "
+                "(keras.layers.Masking, Embedding(mask_zero=True)): a fully masked sequence "
+                "gives the initial state.")
         try:
             return super().call(sequences, initial_state=initial_state, mask=mask,
                                 training=training)
@@ -137,6 +152,7 @@ class RNN(keras.layers.RNN):
                 f"hidden_perturbation needs the fast path, which {self.name} cannot take "
                 f"here: {blocker}. Probe the gradient w.r.t. h_t with fast_path=True and "
                 "unroll=False.")
+        self.last_blocker = blocker
         if blocker is not None:
             self.last_path = "keras"
             return super().inner_loop(sequences, initial_state, mask, training=training)

@@ -17,6 +17,7 @@ Every head is a ``keras.layers.Dense`` named ``readout`` computed in float32
 """
 
 import keras
+import numpy as np
 
 from keras_rnnzoo.models.backbone import RNNBackbone
 from keras_rnnzoo.models.backbone import _check_int
@@ -79,6 +80,84 @@ class Task(keras.Model):
         if metrics == "auto":
             metrics = self._default_metrics()
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def fit(self, *args, **kwargs):
+        """``keras.Model.fit``; in a torch process group it refuses to train
+        unsynchronised replicas: prepare the model for data parallelism first
+        (``keras_rnnzoo.utils.distribution``)."""
+        from keras_rnnzoo.utils import distribution
+
+        distribution.check_single_process_fit(self)
+        self._check_arrays("fit", args[0] if args else kwargs.get("x"),
+                           args[1] if len(args) > 1 else kwargs.get("y"))
+        return super().fit(*args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        """``keras.Model.evaluate``, with the input checks of :meth:`fit`."""
+        self._check_arrays("evaluate", args[0] if args else kwargs.get("x"))
+        return super().evaluate(*args, **kwargs)
+
+    def predict(self, *args, **kwargs):
+        """``keras.Model.predict``, with the input checks of :meth:`fit`."""
+        self._check_arrays("predict", args[0] if args else kwargs.get("x"))
+        return super().predict(*args, **kwargs)
+
+    def _check_arrays(self, method, x, y=None):
+        """Check array inputs before Keras runs them: the shape the backbone
+        takes, at least one time step, token ids in range, and for ``fit``
+        finite float values in ``x`` and ``y`` (a NaN input gives a NaN loss
+        and NaN weights). A clear error instead of a backend's internal one
+        (JAX clamps an out-of-range id silently), and raised before Keras'
+        JAX trainer detaches the variables for the call: an error inside it,
+        on the first batch, leaves the model without its weights (Keras
+        3.15). Datasets and generators are not checked (their batches are
+        not known up front)."""
+        if not isinstance(x, np.ndarray):
+            return
+        backbone = self.backbone
+        expected = tuple(backbone.input.shape)
+        tokens = backbone.vocabulary_size is not None
+        what = ("int token ids of shape (batch, T)" if tokens else
+                f"float features of shape (batch, T, {backbone.input_dim})")
+        if backbone.sequence_length is not None:
+            what += f" with T = {backbone.sequence_length}"
+        if x.ndim != len(expected) or any(
+                e is not None and g != e for g, e in zip(x.shape[1:], expected[1:])):
+            raise ValueError(f"`x` of {self.name}.{method} has shape {x.shape}, but the model "
+                             f"takes {what}: reshape or slice x to that shape.")
+        if x.shape[0] == 0:
+            raise ValueError(f"`x` of {self.name}.{method} holds no examples (shape {x.shape}): "
+                             f"pass at least one.")
+        if x.shape[1] == 0:
+            raise ValueError(f"`x` of {self.name}.{method} has sequences of length 0 (shape "
+                             f"{x.shape}): an RNN needs at least one time step; drop them, or "
+                             f"pad them to length >= 1 and mask the padding.")
+        if tokens and x.size:
+            top = backbone.vocabulary_size + (1 if backbone.dummy_token else 0)
+            low, high = x.min(), x.max()
+            integral = np.issubdtype(x.dtype, np.integer) or (
+                np.issubdtype(x.dtype, np.floating) and bool(np.all(np.isfinite(x)))
+                and bool(np.all(x == np.floor(x))))
+            if not integral or low < 0 or high >= top:
+                dummy = " + the dummy id" if backbone.dummy_token else ""
+                raise ValueError(
+                    f"`x` of {self.name}.{method} must hold int token ids in [0, {top}) (the "
+                    f"backbone's vocabulary_size{dummy}); got dtype {x.dtype}, ids {low} .. "
+                    f"{high}. Map unknown words to an id "
+                    f"in range (an <unk> id), or build the backbone with a larger "
+                    f"vocabulary_size.")
+        if method != "fit":
+            return
+        for name, array in (("x", x), ("y", y)):
+            if isinstance(array, np.ndarray) and np.issubdtype(array.dtype, np.floating):
+                bad = ~np.isfinite(array)
+                if bad.any():
+                    first = tuple(int(i) for i in np.argwhere(bad)[0])
+                    raise ValueError(
+                        f"`{name}` of {self.name}.fit holds {int(bad.sum())} non-finite "
+                        f"value(s) (NaN or inf), the first at index {first}: they would make "
+                        f"the loss and the weights NaN. Clean them (np.nan_to_num) or drop "
+                        f"those examples.")
 
     def _head_config(self):
         return {}

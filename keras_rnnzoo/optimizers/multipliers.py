@@ -4,11 +4,15 @@ expRNN and asRNN train the free parameter A of W_hh at lr/10 in *one*
 RMSprop with two parameter groups and one global-norm clip. Scaling the
 gradient cannot emulate this (RMSprop and Adam are invariant to gradient
 scale), so these optimisers scale the *learning rate* per variable.
-``global_clipnorm`` spans all variables, as PyTorch's ``clip_grad_norm_``.
+``global_clipnorm`` spans all variables, as PyTorch's ``clip_grad_norm_``;
+under a TensorFlow strategy of several replicas it clips the global gradient
+(Keras' own TensorFlow optimiser clips each replica's part).
 """
 
 import keras
 from keras import ops
+
+from keras_rnnzoo._keras_internals import ClipAcrossReplicas
 
 
 def _check_multipliers(lr_multipliers):
@@ -73,7 +77,7 @@ class LearningRateMultipliers:
 
 
 @keras.saving.register_keras_serializable(package="keras_rnnzoo")
-class RMSprop(LearningRateMultipliers, keras.optimizers.Optimizer):
+class RMSprop(LearningRateMultipliers, ClipAcrossReplicas, keras.optimizers.Optimizer):
     """RMSprop with per-variable learning-rate multipliers and a choice of epsilon.
 
     Update, with v the running mean of g^2 (no momentum, not centred)::
@@ -154,7 +158,7 @@ class RMSprop(LearningRateMultipliers, keras.optimizers.Optimizer):
 
 
 @keras.saving.register_keras_serializable(package="keras_rnnzoo")
-class Adam(LearningRateMultipliers, keras.optimizers.Adam):
+class Adam(LearningRateMultipliers, ClipAcrossReplicas, keras.optimizers.Adam):
     """``keras.optimizers.Adam`` with per-variable learning-rate multipliers.
 
     Args:
@@ -171,7 +175,7 @@ class Adam(LearningRateMultipliers, keras.optimizers.Adam):
 
 
 @keras.saving.register_keras_serializable(package="keras_rnnzoo")
-class SGD(LearningRateMultipliers, keras.optimizers.SGD):
+class SGD(LearningRateMultipliers, ClipAcrossReplicas, keras.optimizers.SGD):
     """``keras.optimizers.SGD`` with per-variable learning-rate multipliers.
 
     Args:

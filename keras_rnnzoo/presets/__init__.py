@@ -96,7 +96,13 @@ def from_preset(handle, load_weights=True, cache_dir=None, progress=True, **conf
             f"{metadata.get('keras_version')}; install those versions, or check the "
             f"arguments passed to from_preset.") from e
     if load_weights:
-        model.load_weights(os.path.join(directory, WEIGHTS_FILE))
+        try:
+            model.load_weights(os.path.join(directory, WEIGHTS_FILE))
+        except (OSError, ValueError) as e:
+            raise PresetError(
+                f"preset {handle!r}: cannot load {WEIGHTS_FILE} into its model ({e}); "
+                + ("arguments that change the model's shapes need load_weights=False"
+                   if config else "save or download the preset again") + ".") from e
     model.preset_metadata = metadata
     return model
 
@@ -108,9 +114,12 @@ def save_to_preset(model, directory, metadata=None):
     and, last, ``metadata.json``: ``metadata`` (task data, metrics by split,
     the training command, hyper-parameters, ...) plus what is measured here
     (backend, Keras and zoo versions, parameter count, the sha256 of each
-    file). Each file goes through a temporary name and a rename, so a crash
-    never leaves a preset whose files disagree with its metadata unnoticed
-    (loading checks the hashes). Other files in ``directory`` are kept.
+    file). All three are written to temporary names first and renamed into
+    place only when all are whole, so an error while writing (a full disk:
+    ``OSError`` ENOSPC) leaves an earlier preset in ``directory`` as it was and
+    no temporary file; a crash between the renames leaves a preset whose
+    files disagree with its metadata, which loading detects (the hashes).
+    Other files in ``directory`` are kept.
 
     Args:
         model: a built task model (``keras_rnnzoo.models``) or any
@@ -139,14 +148,9 @@ def save_to_preset(model, directory, metadata=None):
         json.dumps(metadata)
     except TypeError as e:
         raise ValueError(f"`metadata` must be JSON-serialisable: {e}") from e
-    from keras_rnnzoo.utils import atomic_write
-
     os.makedirs(directory, exist_ok=True)
     config = keras.saving.serialize_keras_object(model)
     config.pop("compile_config", None)  # a preset holds no optimizer, loss or metrics
-    atomic_write(os.path.join(directory, CONFIG_FILE), json.dumps(config, indent=1) + "\n")
-    weights = os.path.join(directory, WEIGHTS_FILE)
-    tmp = os.path.join(directory, f".tmp{os.getpid()}.{WEIGHTS_FILE}")
     if getattr(model, "optimizer", None) is not None:
         # save_weights of a compiled model holds the optimizer's slots too (Adam:
         # 3x the size); a preset holds the model's weights only: save a copy.
@@ -154,25 +158,47 @@ def save_to_preset(model, directory, metadata=None):
         plain.set_weights(model.get_weights())
     else:
         plain = model
+    # Every file is written under a temporary name first and renamed into place only
+    # when all three are whole: a full disk or an error leaves the earlier preset in
+    # `directory` as it was (and no temporary file).
+    staged = {}
     try:
-        plain.save_weights(tmp)
-        os.replace(tmp, weights)
+        staged[CONFIG_FILE] = _stage_text(directory, CONFIG_FILE,
+                                          json.dumps(config, indent=1) + "\n")
+        staged[WEIGHTS_FILE] = os.path.join(directory, f".tmp{os.getpid()}.{WEIGHTS_FILE}")
+        plain.save_weights(staged[WEIGHTS_FILE])
+        metadata.update(
+            format_version=FORMAT_VERSION,
+            keras_rnnzoo_version=zoo_version(),
+            keras_version=keras.__version__,
+            backend=keras.backend.backend(),
+            task=type(model).__name__,
+            parameter_count=int(model.count_params()),
+            files={name: sha256_file(staged[name]) for name in (CONFIG_FILE, WEIGHTS_FILE)},
+        )
+        metadata.setdefault("saved", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        staged[METADATA_FILE] = _stage_text(directory, METADATA_FILE,
+                                            json.dumps(metadata, indent=1) + "\n")
+        for name in (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE):  # metadata.json last
+            os.replace(staged.pop(name), os.path.join(directory, name))
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    metadata.update(
-        format_version=FORMAT_VERSION,
-        keras_rnnzoo_version=zoo_version(),
-        keras_version=keras.__version__,
-        backend=keras.backend.backend(),
-        task=type(model).__name__,
-        parameter_count=int(model.count_params()),
-        files={name: sha256_file(os.path.join(directory, name))
-               for name in (CONFIG_FILE, WEIGHTS_FILE)},
-    )
-    metadata.setdefault("saved", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    atomic_write(os.path.join(directory, METADATA_FILE), json.dumps(metadata, indent=1) + "\n")
+        for tmp in staged.values():
+            if os.path.exists(tmp):
+                os.remove(tmp)
     return metadata
+
+
+def _stage_text(directory, name, text):
+    """``text`` written whole to a temporary file beside ``name``; its path."""
+    path = os.path.join(directory, f".{name}.tmp{os.getpid()}")
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+    except BaseException:
+        if os.path.exists(path):
+            os.remove(path)
+        raise
+    return path
 
 
 def preset_metadata(handle, cache_dir=None, progress=True):

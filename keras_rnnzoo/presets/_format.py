@@ -16,7 +16,8 @@ sit beside them; they are not part of the preset.
 ``parameter_count``, ``files`` ({file name: sha256 hex}) and, when known,
 ``saved`` (UTC time), ``name``, ``description``, ``data``, ``metrics``
 ({split: {metric: value}}), ``evaluation`` (how to recompute the metrics),
-``command``, ``hyperparameters`` and ``training_backend``.
+``command``, ``hyperparameters``, ``training_backend`` and ``training_replicas``
+(the replicas of a training script's run: 1, or N under ``--distribute``).
 """
 
 import hashlib

@@ -47,7 +47,9 @@ CELL_FLAG_FALLBACKS = dict(rmsprop_rho=0.9, asrnn_mode="dtriv", epsilon=1e-5,
                            orthogonal_init="henaff", asrnn_a=0.0)
 # Flags that are not hyper-parameters (not recorded in a preset, not rerun by --preset).
 _NOT_RECORDED = ("backend", "output_dir", "resume", "overwrite", "preset", "threads",
-                 "tensorboard", "monitor", "monitor_every", "data_dir", "no_verify")
+                 "tensorboard", "monitor", "monitor_every", "data_dir", "no_verify",
+                 "distribute")
+_REPLICAS = []  # the run's keras_rnnzoo.utils.distribution.Replicas, set by setup()
 
 
 def number(kind, minimum=None, strict=True, maximum=None, allow=()):
@@ -120,6 +122,11 @@ def training_parser(description, *, cell, steps, hidden=None, batch_size=128, lo
     p.add_argument("--adam-epsilon", type=positive_float, default=1e-7)
     p.add_argument("--seed", type=number(int, 0, strict=False), default=0)
     p.add_argument("--mixed-precision", choices=("off", "bf16", "fp16"), default="off")
+    p.add_argument("--distribute", type=positive_int, nargs="?", const=0, default=None,
+                   metavar="N",
+                   help="data parallel over the local devices (N: that many; on a CPU-only "
+                        "host N virtual CPU devices on jax / tensorflow); torch: launch with "
+                        "torchrun --nproc-per-node N. --batch-size stays the global batch")
     p.add_argument("--output-dir", default=None,
                    help="the run's directory; it ends as a preset (from_preset(OUTPUT_DIR))")
     p.add_argument("--resume", action="store_true",
@@ -131,8 +138,9 @@ def training_parser(description, *, cell, steps, hidden=None, batch_size=128, lo
                    help="CPU threads for the backend (default: the backend's choice)")
     p.add_argument("--tensorboard", action="store_true",
                    help="Keras' TensorBoard callback into OUTPUT_DIR/tensorboard")
-    p.add_argument("--monitor", nargs="*", choices=MONITORS, default=None,
-                   help="switch on monitors (alone: all three): gradients -> gradient_norms.*, "
+    p.add_argument("--monitor", "--monitors", nargs="*", choices=MONITORS, default=None,
+                   help="switch on monitors (alone: all three; under torchrun write "
+                        "--monitors: torchrun reads --monitor as its --monitor-interval): gradients -> gradient_norms.*, "
                         "hidden (dL/dh_t on the first training batch) -> hidden_gradients.*, "
                         "spectrum (singular values) -> spectrum.*; plus TensorBoard events "
                         "in OUTPUT_DIR/tensorboard")
@@ -239,8 +247,79 @@ def parse_args(parser, task, argv=None, output_name=None):
         check_steps(parser, args)
     if args.output_dir is None and output_name is not None:
         args.output_dir = os.path.join("runs", output_name(args))
-    check_output_dir(parser, args)
+    check_distribute(parser, args)
+    if is_chief():  # the other processes only read the chief's directory
+        check_output_dir(parser, args)
+    if args.resume and args.steps is not None and args.log_every is not None \
+            and _backup_epoch(args) >= epochs(args):
+        parser.error(f"--resume: the run in {args.output_dir} has made its "
+                     f"{_backup_epoch(args) * args.log_every} steps (--steps {args.steps}): "
+                     f"pass a larger --steps to continue it")
     return args
+
+
+def is_chief():
+    """True in the process that writes the run's files (the only one without
+    ``--distribute``; process 0 of a launched group)."""
+    if _REPLICAS:
+        return _REPLICAS[0].is_chief
+    from keras_rnnzoo.utils import distribution
+
+    return distribution.launched_processes()[0] == 0
+
+
+def check_distribute(parser, args):
+    """``--distribute`` against the launcher: torch runs one process per
+    replica (torchrun); the global ``--batch-size`` must split over them."""
+    import keras
+
+    from keras_rnnzoo.utils import distribution
+
+    index, count = distribution.launched_processes()
+    backend = keras.backend.backend()
+    if getattr(args, "distribute", None) is None:
+        if count > 1:
+            parser.error(f"this process is {index} of {count} launched together (torchrun / "
+                         f"a cluster) but --distribute is not given: each process would "
+                         f"train its own model; add --distribute")
+        return
+    if backend == "torch" and count == 1 and "WORLD_SIZE" not in os.environ:
+        parser.error(f"--distribute on the torch backend runs one process per replica: "
+                     f"launch with torchrun --nproc-per-node N {os.path.basename(sys.argv[0])} "
+                     f"--backend torch --distribute ...")
+    if backend == "tensorflow" and getattr(parser, "rnnzoo_stateful", False):
+        parser.error("--distribute: a stateful language model needs its state per replica, "
+                     "which tf.distribute's mirrored variables do not hold (Keras' stateful "
+                     "RNN checks the batch of one replica against the global state); use "
+                     "--backend jax or torch for a distributed language model")
+    replicas = args.distribute or (count if backend == "torch" else None)
+    if backend == "torch" and args.distribute and args.distribute != count:
+        parser.error(f"--distribute {args.distribute}: torchrun started {count} processes "
+                     f"(--nproc-per-node); give the same number or --distribute alone")
+    if replicas and args.batch_size % replicas:
+        parser.error(f"--batch-size {args.batch_size} (the global batch) does not split over "
+                     f"{replicas} replicas: use a multiple of {replicas}")
+
+
+def replicas():
+    """The run's :class:`keras_rnnzoo.utils.distribution.Replicas` (after :func:`setup`)."""
+    if not _REPLICAS:
+        from keras_rnnzoo.utils import distribution
+
+        return distribution.single()
+    return _REPLICAS[0]
+
+
+def scope():
+    """Build and compile the model inside it (``--distribute`` on TensorFlow:
+    the strategy's scope; nothing elsewhere)."""
+    return replicas().scope()
+
+
+def shard(batches):
+    """A training stream of global batches as this process feeds it
+    (``--distribute`` on torch: its rows of each batch)."""
+    return replicas().shard_batches(batches)
 
 
 def check_steps(parser, args):
@@ -261,8 +340,15 @@ def _run_entries(directory):
 
 def check_output_dir(parser, args):
     """Refuse to destroy an earlier run: ``--resume`` it, ``--overwrite`` it,
-    or choose another ``--output-dir``."""
+    or choose another ``--output-dir``; refuse a directory a running run holds."""
+    from keras_rnnzoo.utils.files import lock_holder
+
     out = args.output_dir
+    holder = lock_holder(out) if os.path.isdir(out) else None
+    if holder:
+        parser.error(f"--output-dir {out} is in use by a running run (process {holder['pid']} "
+                     f"on {holder.get('host')}): wait for it to end, or choose another "
+                     f"--output-dir")
     earlier = _run_entries(out)
     if args.resume:
         if args.overwrite:
@@ -270,6 +356,21 @@ def check_output_dir(parser, args):
         if not os.path.isdir(os.path.join(out, BACKUP_DIR)):
             parser.error(f"--resume: no backup in {os.path.join(out, BACKUP_DIR)} to resume "
                          f"from; run once without --resume")
+        from keras_rnnzoo.utils.files import damaged
+
+        backup = os.path.join(out, BACKUP_DIR)
+        record = os.path.join(backup, "training_metadata.json")
+        weights = os.path.join(backup, "latest.weights.h5")
+        why = damaged(record, "json")
+        if why:
+            fix = (f"copy {record}.bkp and {weights}.bkp (the backup before) over them and "
+                   f"resume, or start again with --overwrite" if os.path.exists(record + ".bkp")
+                   else "start again with --overwrite")
+            parser.error(f"--resume: {record} is damaged ({why}): {fix}")
+        why = damaged(weights, "hdf5")
+        if why and (not os.path.exists(weights + ".bkp") or damaged(weights + ".bkp", "hdf5")):
+            parser.error(f"--resume: {weights} is damaged ({why}) and no readable backup "
+                         f"before it ({weights}.bkp) is left: start again with --overwrite")
     elif earlier and not args.overwrite:
         parser.error(f"--output-dir {out} holds an earlier run ({', '.join(earlier[:4])}"
                      f"{', ...' if len(earlier) > 4 else ''}): pass --resume to continue it, "
@@ -277,22 +378,44 @@ def check_output_dir(parser, args):
 
 
 def setup(args):
-    """Threads, precision policy and seed; with ``--overwrite``, the earlier
-    run's files go (only now, after every flag was checked)."""
+    """Threads, replicas (``--distribute``), precision policy and seed; with
+    ``--overwrite``, the earlier run's files go (only now, after every flag
+    was checked). Under ``--distribute`` only the chief writes, the other
+    processes print nothing, and all wait for the chief's directory."""
     import keras
 
     from keras_rnnzoo import utils
+    from keras_rnnzoo.utils import distribution
 
     utils.set_threads(args.threads)
+    distribute = getattr(args, "distribute", None)
+    _REPLICAS[:] = [distribution.single() if distribute is None
+                    else distribution.data_parallel(distribute or None)]
+    try:
+        replicas().local_batch_size(args.batch_size)
+    except ValueError as e:
+        raise SystemExit(f"--batch-size: {e}") from None
+    if not is_chief():
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- the chief prints the run
+    if distribute is not None:
+        print(f"--distribute: {replicas().describe()}, global batch {args.batch_size}")
     policy = {"off": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
     keras.mixed_precision.set_dtype_policy(policy[args.mixed_precision])
     keras.utils.set_random_seed(args.seed)
-    if args.overwrite:
-        for name in _run_entries(args.output_dir):
-            path = os.path.join(args.output_dir, name)
-            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
-    os.makedirs(args.output_dir, exist_ok=True)
-    utils.write_command(args.output_dir)
+    if is_chief():
+        from keras_rnnzoo.utils.files import DirectoryLockedError, hold_directory_lock
+
+        try:  # one run per directory, also of two started at once; released at exit
+            hold_directory_lock(args.output_dir)
+        except DirectoryLockedError as e:
+            raise SystemExit(f"error: --output-dir: {e}") from None
+        if args.overwrite:
+            for name in _run_entries(args.output_dir):
+                path = os.path.join(args.output_dir, name)
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        os.makedirs(args.output_dir, exist_ok=True)
+        utils.write_command(args.output_dir)
+    replicas().barrier()
 
 
 def epochs(args):
@@ -315,7 +438,7 @@ def start_epoch(args):
     rows of ``metrics.csv`` from that epoch on (written after the backup) go."""
     epoch = _backup_epoch(args)
     path = os.path.join(args.output_dir, METRICS_FILE)
-    if args.resume and os.path.exists(path):
+    if args.resume and os.path.exists(path) and is_chief():
         with open(path, newline="") as f:
             rows = list(csv.DictReader(f))
         keep = [r for r in rows if int(r["epoch"]) < epoch]
@@ -368,6 +491,8 @@ def make_optimizer(args, learning_rate=None):
 def verbose():
     """``fit``'s ``verbose``: the progress bar on a terminal, one plain line
     per epoch (``--log-every`` steps) otherwise (CI, nohup, a pipe)."""
+    if not is_chief():
+        return 0
     return 1 if sys.stdout.isatty() else 2
 
 
@@ -422,7 +547,20 @@ def _keras_callbacks():
                     f"run's flags changed, e.g. --monitor or --optimizer); resume with the "
                     f"flags of the interrupted run (OUTPUT_DIR/command.txt).")
 
-    return RunLog, ResumeCheck
+    class RestoreOnly(keras.callbacks.BackupAndRestore):
+        """The chief's backup, restored at the start of ``fit`` but never
+        written (the processes other than the chief under ``--distribute``)."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            pass
+
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+        def on_train_end(self, logs=None):
+            pass
+
+    return RunLog, ResumeCheck, RestoreOnly
 
 
 def _previous_seconds(args):
@@ -453,29 +591,32 @@ def callbacks(args, model, probe_batch=None, probes=None, epoch_metrics=()):
     from keras_rnnzoo.utils import iter_layers
 
     out = args.output_dir
+    chief = is_chief()
     chosen = MONITORS if args.monitor == [] else (args.monitor or ())
-    monitor_kwargs = dict(log_dir=out, tensorboard=True)
-    cbs = []
-    if "gradients" in chosen:
+    monitor_kwargs = dict(log_dir=out, tensorboard=True) if chief else {}
+    cbs = list(replicas().callbacks())
+    replicas().prepare(model)
+    if "gradients" in chosen:  # every process: its optimiser variable is in the backup
         cbs.append(zoo_callbacks.GradientNormMonitor(args.monitor_every, probes=probes,
                                                      **monitor_kwargs))
-    if "hidden" in chosen:
+    if "hidden" in chosen and chief:
         cbs.append(zoo_callbacks.HiddenGradientMonitor(probe_batch, args.monitor_every,
                                                        **monitor_kwargs))
-    if "spectrum" in chosen:
+    if "spectrum" in chosen and chief:
         cbs.append(zoo_callbacks.SpectrumMonitor(args.monitor_every, **monitor_kwargs))
-    RunLog, ResumeCheck = _keras_callbacks()
+    RunLog, ResumeCheck, RestoreOnly = _keras_callbacks()
     cbs.extend(epoch_metrics)
     cbs.append(RunLog(args.log_every, _previous_seconds(args)))
-    cbs.append(keras.callbacks.CSVLogger(os.path.join(out, METRICS_FILE), append=True))
-    cbs.append(keras.callbacks.BackupAndRestore(os.path.join(out, BACKUP_DIR),
-                                                double_checkpoint=True, delete_checkpoint=False))
+    if chief:
+        cbs.append(keras.callbacks.CSVLogger(os.path.join(out, METRICS_FILE), append=True))
+    cbs.append((keras.callbacks.BackupAndRestore if chief else RestoreOnly)(
+        os.path.join(out, BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False))
     cbs.append(ResumeCheck(_backup_epoch(args) * args.log_every, args.log_every,
                            os.path.join(out, BACKUP_DIR)))
     if any(getattr(layer, "mode", None) == "dtriv" for layer in iter_layers(model)):
         cbs.append(zoo_callbacks.DtrivRetraction(every=args.dtriv_k,
                                                  reproject_every=args.dtriv_m))
-    if args.tensorboard:
+    if args.tensorboard and chief:
         cbs.append(keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")))
     return cbs
 
@@ -574,6 +715,7 @@ def language_model_flags(parser, defaults):
     """The flags of the language-model scripts (``training/ptb.py``,
     ``training/wikitext.py``); ``defaults`` names the per-level defaults of
     --bptt and --embedding-dim in their help."""
+    parser.rnnzoo_stateful = True  # check_distribute: no stateful model under tf.distribute
     parser.add_argument("--data-dir", default=None,
                         help="the data directory (default: $RNNZOO_DATA_DIR)")
     parser.add_argument("--bptt", type=positive_int, default=None,
@@ -687,6 +829,8 @@ def best_checkpoint(args, monitor, mode="max"):
             if self.best is None or (value > self.best if self.mode == "max"
                                      else value < self.best):
                 self.best = value
+                if not is_chief():
+                    return
                 tmp = path[:-len(".weights.h5")] + ".tmp.weights.h5"
                 self.model.save_weights(tmp, overwrite=True)
                 os.replace(tmp, path)
@@ -727,8 +871,11 @@ def save_run(model, args, *, task, metrics, evaluation=None, data=None, descript
         "command": command_line(),
         "hyperparameters": hyperparameters(args),
         "training_backend": keras.backend.backend(),
+        "training_replicas": replicas().num_replicas,
     }
-    presets.save_to_preset(model, args.output_dir, metadata=metadata)
+    if is_chief():
+        presets.save_to_preset(model, args.output_dir, metadata=metadata)
+    replicas().barrier()  # the preset exists for every process from here on
     print(f"wrote the preset {args.output_dir} (keras_rnnzoo.presets.from_preset"
           f"({args.output_dir!r}))")
     return metadata
@@ -739,6 +886,8 @@ def plot(args, key, baseline=None, title="", log_y=True, png_name=None):
     from keras_rnnzoo.utils import plot_metrics
 
     png = os.path.join(args.output_dir, png_name or f"{key}.png")
+    if not is_chief():
+        return png
     plot_metrics({args.cell: os.path.join(args.output_dir, METRICS_FILE)}, png, key,
                  baseline=baseline, title=title, log_y=log_y)
     print(f"wrote {png}")
