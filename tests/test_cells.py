@@ -133,6 +133,7 @@ def test_still_orthogonal_after_100_optimizer_steps(mode):
     assert np.abs(to_numpy(cell.recurrent_matrix()) - before).max() > 1e-3  # it trained
 
 
+@pytest.mark.slow  # the default tier: tests/test_mixed_precision.py (every cell, both policies)
 @pytest.mark.parametrize("case", [CASES[1], CASES[3]], ids=[IDS[1], IDS[3]])
 def test_mixed_bfloat16_fit_step(case):
     _, cls, kwargs = case

@@ -214,6 +214,7 @@ def test_stable_lstm_recurs_over_time():
     np.testing.assert_allclose(to_numpy(layer.cell.bias)[6:12].mean(), 20.0, atol=0.5)
 
 
+@pytest.mark.slow  # the default tier: tests/test_mixed_precision.py (every cell, both policies)
 @pytest.mark.parametrize("cell_fn", [lambda: URLSTMCell(6), lambda: URGRUCell(6),
                                      lambda: SpectralGRUCell(6), lambda: StableRNNCell(6),
                                      lambda: StableLSTMCell(6)])
